@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+GO ?= go
+
+.PHONY: run test build deps bench eval
+
+build:
+	$(GO) build -o bin/mailtrail ./cmd/mailtrail
+
+deps:
+	bash scripts/install-deps.sh
+
+# Local PostgreSQL + Meilisearch under ./.mailtrail, a demo IMAP server with
+# two reps' sample mail, and the daemon. Ctrl-C stops everything.
+run: deps build
+	./bin/mailtrail demo
+
+# Every test, against real PostgreSQL, Meilisearch and Dovecot that the
+# harness starts on loopback.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,93 @@
+// Command mailtrail captures sales reps' mail into customer timelines.
+//
+// Usage: mailtrail [--config FILE] COMMAND [ARGS]
+// See `mailtrail help` for the commands.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mailtrail/mailtrail/config"
+)
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, env *env, args []string) error
+}
+
+var commands = []command{
+	{"migrate", "migrate: apply the database schema", cmdMigrate},
+	{"customers", "customers import FILE: import customers from a CSV (name,domains,emails,grade,owner,phone,country)", cmdCustomers},
+	{"sync", "sync --once: one pass over every configured mailbox", cmdSync},
+	{"export", "export events: every timeline event as JSON lines on stdout", cmdExport},
+	{"status", "status: sync state and totals as JSON", cmdStatus},
+	{"serve", "serve: sync loops, search indexer and HTTP API until SIGTERM/SIGINT", cmdServe},
+	{"reindex", "reindex: rebuild the Meilisearch index from PostgreSQL", cmdReindex},
+	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
+}
+
+// env is what every command gets: the config path and a logger. The config
+// is loaded by the commands that need it, so that `demo` can build its own.
+type env struct {
+	configPath string
+	log        *slog.Logger
+}
+
+func (e *env) config() (*config.Config, error) {
+	if e.configPath == "" {
+		return nil, fmt.Errorf("no config: pass --config FILE or set MAILTRAIL_CONFIG")
+	}
+	return config.Load(e.configPath)
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	fs := flag.NewFlagSet("mailtrail", flag.ContinueOnError)
+	configPath := fs.String("config", os.Getenv("MAILTRAIL_CONFIG"), "config file (YAML); or MAILTRAIL_CONFIG")
+	verbose := fs.Bool("verbose", false, "debug logging")
+	fs.Usage = usage
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+	args := fs.Args()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" {
+		usage()
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands {
+		if c.name == args[0] {
+			if err := c.run(ctx, &env{configPath: *configPath, log: log}, args[1:]); err != nil {
+				fmt.Fprintf(os.Stderr, "mailtrail %s: %v\n", c.name, err)
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(os.Stderr, "mailtrail: unknown command %q\n", args[0])
+	usage()
+	return 2
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: mailtrail [--config FILE] [--verbose] COMMAND [ARGS]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintln(os.Stderr, "  "+c.usage)
+	}
+}

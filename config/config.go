@@ -1,0 +1,189 @@
+// Package config loads mailtrail's YAML configuration, applies environment
+// overrides and checks it. Secrets are referenced (password_env,
+// password_file, token_env) rather than inlined where possible, and are never
+// part of an error message or a log line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration file. Every key is documented in
+// configs/mailtrail.example.yaml.
+type Config struct {
+	Database    Database    `yaml:"database"`
+	Meilisearch Meilisearch `yaml:"meilisearch"`
+	Company     Company     `yaml:"company"`
+	Suppliers   []Supplier  `yaml:"suppliers"`
+	Reps        []Rep       `yaml:"reps"`
+	API         API         `yaml:"api"`
+	Sync        Sync        `yaml:"sync"`
+	Matching    Matching    `yaml:"matching"`
+}
+
+type Database struct {
+	URL string `yaml:"url"`
+}
+
+type Meilisearch struct {
+	URL       string `yaml:"url"`
+	APIKey    string `yaml:"api_key"`
+	APIKeyEnv string `yaml:"api_key_env"`
+	Index     string `yaml:"index"`
+}
+
+// Company is our own side: mail among Domains only is internal.
+type Company struct {
+	Name    string   `yaml:"name"`
+	Domains []string `yaml:"domains"`
+}
+
+// Supplier is a factory we buy from: never a customer.
+type Supplier struct {
+	Name    string   `yaml:"name"`
+	Domains []string `yaml:"domains"`
+	Emails  []string `yaml:"emails"`
+}
+
+// Rep is a sales rep whose mailbox is captured.
+type Rep struct {
+	Email   string   `yaml:"email"`
+	Name    string   `yaml:"name"`
+	Aliases []string `yaml:"aliases"`
+	IMAP    IMAP     `yaml:"imap"`
+}
+
+// IMAP says how to reach a rep's mailbox.
+type IMAP struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	TLS          string `yaml:"tls"` // implicit (default), starttls, none
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"` // discouraged: prefer password_env or password_file
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	// InsecureSkipVerify turns off certificate checks; only for test servers.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// CAFile adds a CA (PEM) to trust, for servers with a private CA.
+	CAFile string `yaml:"ca_file"`
+}
+
+type API struct {
+	Listen string  `yaml:"listen"`
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is a bearer token accepted by the API.
+type Token struct {
+	Name     string `yaml:"name"`
+	Token    string `yaml:"token"`
+	TokenEnv string `yaml:"token_env"`
+}
+
+// Sync tunes the mailbox sync loops.
+type Sync struct {
+	Interval  time.Duration `yaml:"interval"`   // poll interval per mailbox (default 60s)
+	BatchSize int           `yaml:"batch_size"` // UIDs per UID FETCH (default 100)
+	Timeout   time.Duration `yaml:"timeout"`    // deadline of one IMAP command (default 60s)
+}
+
+// Matching controls customer matching and auto-creation.
+type Matching struct {
+	// AutoCreate: "all" (default: unknown corporate domains and unknown
+	// free-mail senders become customers), "corporate" (domains only) or "off".
+	AutoCreate     string   `yaml:"auto_create"`
+	FreeMailAdd    []string `yaml:"freemail_add"`
+	FreeMailRemove []string `yaml:"freemail_remove"`
+}
+
+// Load reads the file at path (YAML), applies the MAILTRAIL_* environment
+// overrides and defaults, and validates the result. An unknown key is an
+// error naming it and its line.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(b, path)
+}
+
+// Parse is Load on bytes; name is used in error messages.
+func Parse(b []byte, name string) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %s", name, strings.ReplaceAll(err.Error(), "yaml: ", ""))
+	}
+	c.applyEnv()
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) applyEnv() {
+	if v := os.Getenv("MAILTRAIL_DATABASE_URL"); v != "" {
+		c.Database.URL = v
+	}
+	if v := os.Getenv("MAILTRAIL_MEILI_URL"); v != "" {
+		c.Meilisearch.URL = v
+	}
+	if v := os.Getenv("MAILTRAIL_MEILI_KEY"); v != "" {
+		c.Meilisearch.APIKey = v
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.Meilisearch.Index == "" {
+		c.Meilisearch.Index = "mailtrail"
+	}
+	if c.API.Listen == "" {
+		c.API.Listen = "127.0.0.1:8080"
+	}
+	if c.Sync.Interval == 0 {
+		c.Sync.Interval = 60 * time.Second
+	}
+	if c.Sync.BatchSize == 0 {
+		c.Sync.BatchSize = 100
+	}
+	if c.Sync.Timeout == 0 {
+		c.Sync.Timeout = 60 * time.Second
+	}
+	if c.Matching.AutoCreate == "" {
+		c.Matching.AutoCreate = "all"
+	}
+	for i := range c.Reps {
+		im := &c.Reps[i].IMAP
+		if im.TLS == "" {
+			im.TLS = "implicit"
+		}
+		if im.Port == 0 {
+			switch im.TLS {
+			case "implicit":
+				im.Port = 993
+			default:
+				im.Port = 143
+			}
+		}
+		if im.Username == "" {
+			im.Username = c.Reps[i].Email
+		}
+	}
+}
+
+// Finish applies defaults and validates a config built in code (the demo,
+// tests), as Parse does for a file. Environment overrides are not applied.
+func (c *Config) Finish() error {
+	c.applyDefaults()
+	return c.Validate()
+}

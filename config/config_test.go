@@ -1,0 +1,63 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	t.Setenv("MEILI_MASTER_KEY", "k")
+	c, err := Load("../configs/mailtrail.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reps[0].IMAP.TLS != "implicit" || c.Reps[0].IMAP.Port != 993 || c.Meilisearch.Index != "mailtrail" {
+		t.Errorf("defaults not applied: %+v", c.Reps[0].IMAP)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	base := "database: {url: postgres://x}\nmeilisearch: {url: http://m}\n"
+	for _, tc := range []struct{ yaml, want string }{
+		{base + "api: {listn: x}\n", "field listn not found"},
+		{base + "reps: [{email: a@b.c, imap: {host: h, tls: ssl, password: p}}]\n", "reps[0].imap.tls"},
+		{base + "reps: [{email: a@b.c, imap: {host: h}}]\n", "reps[0].imap: set exactly one of password_env"},
+		{base + "reps: [{email: not-an-address, imap: {host: h, password: p}}]\n", "reps[0].email"},
+		{base + "matching: {auto_create: maybe}\n", "matching.auto_create"},
+		{"meilisearch: {url: http://m}\n", "database.url"},
+		{base + "sync: {batch_size: 5000}\n", "sync.batch_size"},
+		{base + "api: {tokens: [{name: x}]}\n", "api.tokens[0]"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "test.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one containing %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	t.Setenv("MAILTRAIL_DATABASE_URL", "postgres://env")
+	t.Setenv("MAILTRAIL_MEILI_URL", "http://env")
+	t.Setenv("MAILTRAIL_MEILI_KEY", "envkey")
+	c, err := Parse([]byte("database: {url: postgres://file}\n"), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "postgres://env" || c.Meilisearch.URL != "http://env" || c.Meilisearch.Key() != "envkey" {
+		t.Errorf("env not applied: %+v", c)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	f := t.TempDir() + "/pw"
+	os.WriteFile(f, []byte("s3cret\n"), 0o600)
+	got, err := IMAP{PasswordFile: f}.Secret()
+	if err != nil || got != "s3cret" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	_, err = IMAP{PasswordEnv: "MAILTRAIL_TEST_UNSET_VAR"}.Secret()
+	if err == nil || !strings.Contains(err.Error(), "MAILTRAIL_TEST_UNSET_VAR") {
+		t.Errorf("error %v should name the variable", err)
+	}
+}

@@ -1,0 +1,312 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/ingest"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+	"github.com/mailtrail/mailtrail/migrations"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// rig is one test's world: a fresh database, two reps with Dovecot
+// mailboxes of their own, and a syncer over them.
+type rig struct {
+	t      *testing.T
+	ctx    context.Context
+	cfg    *config.Config
+	store  *timeline.Store
+	syncer *ingest.Syncer
+	users  map[string]string // rep email -> Dovecot user
+}
+
+const (
+	amy   = "amy@ourco.example"
+	bob   = "bob@ourco.example"
+	buyer = "li.wei@acme-buyer.de"
+)
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := testenv.Postgres(t)
+	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	store, err := timeline.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dc := testenv.Dovecot(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, dc.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port := splitHostPort(t, dc.TLSAddr)
+	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}}
+	r.cfg = &config.Config{
+		Database:    config.Database{URL: dbURL},
+		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
+		Company:     config.Company{Name: "Our Co", Domains: []string{"ourco.example"}},
+		Suppliers:   []config.Supplier{{Name: "Factory", Domains: []string{"factory.example"}}},
+	}
+	for _, rep := range []string{amy, bob} {
+		u := testenv.User(t) + "-" + strings.Split(rep, "@")[0]
+		r.users[rep] = u
+		r.cfg.Reps = append(r.cfg.Reps, config.Rep{Email: rep, IMAP: config.IMAP{
+			Host: host, Port: port, TLS: "implicit", Username: u, Password: dc.Password, CAFile: caFile,
+		}})
+	}
+	if err := r.cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = timeline.UpsertCustomer(ctx, store.Pool, timeline.CustomerInput{Name: "Acme Buyer GmbH", Domains: []string{"acme-buyer.de"}, Grade: "A", Owner: amy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	pipe := ingest.NewPipeline(r.cfg, store, classify.Default(), log)
+	r.syncer = ingest.NewSyncer(r.cfg, store, pipe, log)
+	return r
+}
+
+func splitHostPort(t *testing.T, addr string) (string, int) {
+	i := strings.LastIndexByte(addr, ':')
+	var p int
+	fmt.Sscan(addr[i+1:], &p)
+	return addr[:i], p
+}
+
+// appendMail puts a raw message into a rep's folder over IMAP.
+func (r *rig) appendMail(rep, folder, raw string) {
+	r.t.Helper()
+	dc := testenv.Dovecot(r.t)
+	c, err := imapclient.DialInsecure(dc.Addr, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(r.users[rep], dc.Password).Wait(); err != nil {
+		r.t.Fatal(err)
+	}
+	raw = strings.ReplaceAll(raw, "\n", "\r\n")
+	cmd := c.Append(folder, int64(len(raw)), nil)
+	cmd.Write([]byte(raw))
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		r.t.Fatalf("append to %s/%s: %v", rep, folder, err)
+	}
+}
+
+func (r *rig) syncOnce() {
+	r.t.Helper()
+	if err := r.syncer.SyncOnce(r.ctx); err != nil {
+		r.t.Fatalf("sync: %v", err)
+	}
+}
+
+func (r *rig) count(sql string, args ...any) int {
+	r.t.Helper()
+	var n int
+	if err := r.store.Pool.QueryRow(r.ctx, sql, args...).Scan(&n); err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func mail(from, to, subject, msgID, body string, extra ...string) string {
+	h := fmt.Sprintf("From: %s\nTo: %s\nSubject: %s\nDate: Mon, 2 Mar 2026 10:00:00 +0800\nMessage-ID: <%s>\nMIME-Version: 1.0\n", from, to, subject, msgID)
+	for _, e := range extra {
+		h += e + "\n"
+	}
+	if !strings.Contains(h, "Content-Type") {
+		h += "Content-Type: text/plain; charset=utf-8\n"
+	}
+	return h + "\n" + body + "\n"
+}
+
+func gbkMail(from, to, msgID, text string) string {
+	enc, _ := simplifiedchinese.GBK.NewEncoder().String(text)
+	subj, _ := simplifiedchinese.GBK.NewEncoder().String("询价：LED面板灯")
+	return fmt.Sprintf("From: %s\nTo: %s\nSubject: =?GBK?B?%s?=\nDate: Tue, 3 Mar 2026 09:00:00 +0800\nMessage-ID: <%s>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=GBK\nContent-Transfer-Encoding: base64\n\n%s\n",
+		from, to, base64.StdEncoding.EncodeToString([]byte(subj)), msgID, base64.StdEncoding.EncodeToString([]byte(enc)))
+}
+
+func TestSyncFromDovecot(t *testing.T) {
+	r := newRig(t)
+	inquiry := mail("Li Wei <"+buyer+">", amy, "RFQ: LED panel 600x600", "rfq-1@acme-buyer.de",
+		"Dear Amy,\nPlease send us your best price for 2,000 pcs LED panel 600x600 40W, FOB Ningbo.\nRegards, Li Wei")
+	quote := mail("Amy <"+amy+">", buyer, "Re: RFQ: LED panel 600x600", "quote-1@ourco.example",
+		"Dear Li Wei,\nPlease find our quotation below:\nLED panel 600x600 40W: USD 9.17/pc FOB Ningbo, 2,000 pcs = USD 18,340.00\nBest regards, Amy", "In-Reply-To: <rfq-1@acme-buyer.de>")
+	// Cc'd to Bob as well: one message, found in two mailboxes.
+	shipping := mail("Li Wei <"+buyer+">", amy, "Shipping marks", "ship-1@acme-buyer.de",
+		"Hi Amy, please use our shipping marks for the next order.", "Cc: "+bob)
+	autoReply := mail(buyer, amy, "Automatic reply: Shipping marks", "auto-1@acme-buyer.de",
+		"I am out of the office until Monday.", "Auto-Submitted: auto-replied")
+	bounce := "From: MAILER-DAEMON@mx.ourco.example\nTo: " + amy + "\nSubject: Undelivered Mail Returned to Sender\nDate: Mon, 2 Mar 2026 11:00:00 +0800\nMessage-ID: <bounce-1@mx.ourco.example>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered to nobody@acme-buyer.de.\n--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.ourco.example\n\nFinal-Recipient: rfc822; nobody@acme-buyer.de\nAction: failed\nStatus: 5.1.1\n--b1--\n"
+	internal := mail(bob, amy, "Lunch?", "lunch-1@ourco.example", "Noodles at 12?")
+	supplier := mail("sales@factory.example", amy, "Quotation for LED drivers", "sup-1@factory.example", "Our quotation: USD 1.20/pc")
+
+	r.appendMail(amy, "INBOX", inquiry)
+	r.appendMail(amy, "Sent", quote)
+	r.appendMail(amy, "INBOX", shipping)
+	r.appendMail(bob, "INBOX", shipping)
+	r.appendMail(amy, "INBOX", autoReply)
+	r.appendMail(amy, "INBOX", bounce)
+	r.appendMail(amy, "INBOX", internal)
+	r.appendMail(amy, "INBOX", supplier)
+	r.appendMail(bob, "INBOX", gbkMail("Li Wei <"+buyer+">", bob, "gbk-1@acme-buyer.de", "您好，请报价LED面板灯两千件，谢谢。"))
+	r.syncOnce()
+
+	if got := r.count(`SELECT count(*) FROM messages`); got != 8 {
+		t.Errorf("messages stored = %d, want 8 (9 copies, one in two mailboxes)", got)
+	}
+	if got := r.count(`SELECT count(*) FROM message_locations`); got != 9 {
+		t.Errorf("locations = %d, want 9", got)
+	}
+	var acme int64
+	r.store.Pool.QueryRow(r.ctx, `SELECT id FROM customers WHERE name = 'Acme Buyer GmbH'`).Scan(&acme)
+	events, err := timeline.Timeline(r.ctx, r.store.Pool, acme, timeline.TimelineCursor{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, e := range events {
+		kinds[deref(e.MessageID)] = e.Kind + "/" + e.Direction
+	}
+	want := map[string]string{
+		"rfq-1@acme-buyer.de":   "inquiry/in",
+		"quote-1@ourco.example": "quote/out",
+		"ship-1@acme-buyer.de":  "email/in",
+		"gbk-1@acme-buyer.de":   "inquiry/in",
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("timeline = %v\nwant       %v", kinds, want)
+	}
+	for id, noise := range map[string]string{
+		"auto-1@acme-buyer.de": "auto_reply", "bounce-1@mx.ourco.example": "bounce",
+		"lunch-1@ourco.example": "internal", "sup-1@factory.example": "supplier",
+	} {
+		var got string
+		r.store.Pool.QueryRow(r.ctx, `SELECT coalesce(noise, '') FROM messages WHERE message_id = $1`, id).Scan(&got)
+		if got != noise {
+			t.Errorf("message %s: noise = %q, want %q", id, got, noise)
+		}
+	}
+	var subject, body string
+	r.store.Pool.QueryRow(r.ctx, `SELECT subject, body FROM messages WHERE message_id = 'gbk-1@acme-buyer.de'`).Scan(&subject, &body)
+	if subject != "询价：LED面板灯" || !strings.Contains(body, "请报价LED面板灯") {
+		t.Errorf("GBK message decoded as subject %q body %q", subject, body)
+	}
+	if got := r.count(`SELECT count(*) FROM message_raw`); got != 8 {
+		t.Errorf("raw messages = %d, want 8", got)
+	}
+
+	// A second pass adds nothing.
+	before := r.count(`SELECT count(*) FROM events`)
+	outbox := r.count(`SELECT count(*) FROM search_outbox`)
+	r.syncOnce()
+	if got := r.count(`SELECT count(*) FROM events`); got != before {
+		t.Errorf("second sync: events %d -> %d", before, got)
+	}
+	if got := r.count(`SELECT count(*) FROM search_outbox`); got != outbox {
+		t.Errorf("second sync: outbox %d -> %d", outbox, got)
+	}
+
+	// Mail appended later is picked up alone.
+	r.appendMail(amy, "INBOX", mail(buyer, amy, "Payment slip", "pay-1@acme-buyer.de", "Hi Amy, attached is our payment slip for the deposit."))
+	r.syncOnce()
+	if got := r.count(`SELECT count(*) FROM events`); got != before+1 {
+		t.Errorf("after new mail: events = %d, want %d", got, before+1)
+	}
+	if got := r.count(`SELECT count(*) FROM message_locations`); got != 10 {
+		t.Errorf("after new mail: locations = %d, want 10", got)
+	}
+
+	// A forced UIDVALIDITY change re-reads INBOX and duplicates nothing.
+	if out, err := testenv.Dovecot(t).Doveadm("mailbox", "update", "--uid-validity", "12345", "-u", r.users[amy], "INBOX"); err != nil {
+		t.Fatalf("doveadm: %v: %s", err, out)
+	}
+	r.syncOnce()
+	if got := r.count(`SELECT count(*) FROM messages`); got != 9 {
+		t.Errorf("after UIDVALIDITY change: messages = %d, want 9", got)
+	}
+	if got := r.count(`SELECT count(*) FROM events`); got != before+1 {
+		t.Errorf("after UIDVALIDITY change: events = %d, want %d", got, before+1)
+	}
+	if got := r.count(`SELECT uidvalidity FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy); got != 12345 {
+		t.Errorf("stored uidvalidity = %d, want 12345", got)
+	}
+}
+
+// A mailbox with a wrong password fails alone: the other is still synced,
+// and the error names the failed mailbox and why.
+func TestSyncOneMailboxFails(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Reps[1].IMAP.Password = "wrong"
+	r.appendMail(amy, "INBOX", mail(buyer, amy, "Hello", "hello-1@acme-buyer.de", "Hello Amy"))
+	err := r.syncer.SyncOnce(r.ctx)
+	if err == nil || !strings.Contains(err.Error(), bob) || !strings.Contains(err.Error(), "login refused") {
+		t.Fatalf("error = %v, want one naming %s and the refused login", err, bob)
+	}
+	if strings.Contains(err.Error(), amy) {
+		t.Errorf("error names %s, which synced fine: %v", amy, err)
+	}
+	if !ingest.IsPermanent(err) {
+		t.Errorf("a refused login should be permanent: %v", err)
+	}
+	if got := r.count(`SELECT count(*) FROM events`); got != 1 {
+		t.Errorf("events = %d, want 1 from the working mailbox", got)
+	}
+	var lastErr string
+	r.store.Pool.QueryRow(r.ctx, `SELECT coalesce(last_error, '') FROM mailboxes WHERE rep = $1`, bob).Scan(&lastErr)
+	if !strings.Contains(lastErr, "login refused") || strings.Contains(lastErr, "wrong") {
+		t.Errorf("recorded error %q: want the reason, never the password", lastErr)
+	}
+}
+
+// An unreachable server is a temporary failure named by mailbox.
+func TestSyncUnreachable(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Reps[0].IMAP.Port = 1
+	r.cfg.Sync.Timeout = 5 * time.Second
+	err := r.syncer.SyncOnce(r.ctx)
+	if err == nil || !strings.Contains(err.Error(), amy) || ingest.IsPermanent(err) && !strings.Contains(err.Error(), bob) {
+		t.Fatalf("error = %v", err)
+	}
+	if !strings.Contains(err.Error(), "connect") {
+		t.Errorf("error does not say it could not connect: %v", err)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+var _ = imap.UID(0)
+var _ = bytes.NewReader

@@ -1,0 +1,236 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/matcher"
+	"github.com/mailtrail/mailtrail/message"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// Pipeline turns raw messages into stored messages and timeline events.
+// Prepare is pure (parse, match, classify) and safe to call concurrently;
+// Save writes inside the caller's transaction.
+type Pipeline struct {
+	cfg      *config.Config
+	store    *timeline.Store
+	rules    *classify.Rules
+	log      *slog.Logger
+	matcher  atomic.Pointer[matcher.Matcher]
+	repOf    map[string]string // normalized rep address or alias -> rep email
+	freeMail matcher.FreeMail
+}
+
+// NewPipeline builds a pipeline; call Reload before the first Prepare.
+func NewPipeline(cfg *config.Config, store *timeline.Store, rules *classify.Rules, log *slog.Logger) *Pipeline {
+	p := &Pipeline{cfg: cfg, store: store, rules: rules, log: log, repOf: map[string]string{}}
+	for _, r := range cfg.Reps {
+		for _, a := range append([]string{r.Email}, r.Aliases...) {
+			if n, ok := matcher.Normalize(a); ok {
+				p.repOf[n] = strings.ToLower(r.Email)
+			}
+		}
+	}
+	p.freeMail = matcher.DefaultFreeMail().With(cfg.Matching.FreeMailAdd, cfg.Matching.FreeMailRemove)
+	p.matcher.Store(matcher.New(matcher.Directory{}))
+	return p
+}
+
+// Reload rebuilds the matcher from the customers in PostgreSQL and the
+// company, reps and suppliers in the config.
+func (p *Pipeline) Reload(ctx context.Context) error {
+	custs, err := timeline.Directory(ctx, p.store.Pool)
+	if err != nil {
+		return err
+	}
+	dir := matcher.Directory{CompanyDomains: p.cfg.Company.Domains, FreeMail: p.freeMail}
+	for a := range p.repOf {
+		dir.RepAddresses = append(dir.RepAddresses, a)
+	}
+	for _, s := range p.cfg.Suppliers {
+		dir.Suppliers = append(dir.Suppliers, matcher.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
+	}
+	for _, c := range custs {
+		mc := matcher.Customer{ID: c.ID, Name: c.Name, Domains: c.Domains}
+		for _, k := range c.Contacts {
+			mc.Emails = append(mc.Emails, matcher.Contact{Email: k.Email, Name: k.Name})
+		}
+		dir.Customers = append(dir.Customers, mc)
+	}
+	p.matcher.Store(matcher.New(dir))
+	return nil
+}
+
+// Prepared is a message parsed, matched and classified, ready to save.
+type Prepared struct {
+	rec     timeline.Captured
+	buyers  []matcher.Party
+	verdict classify.Verdict
+	rep     string // the rep the events are attributed to
+}
+
+// Prepare parses, matches and classifies raw mail found in rep's mailbox.
+// It never fails: what cannot be parsed is kept raw and flagged.
+func (p *Pipeline) Prepare(raw []byte, rep, role string) *Prepared {
+	m := message.Parse(raw)
+	pr := &Prepared{rep: strings.ToLower(rep)}
+	pr.rec = timeline.Captured{
+		DedupKey: dedupKey(m), MessageID: m.MessageID, Subject: m.Subject, SentAt: m.Date,
+		From: m.From, To: m.To, Cc: m.Cc, Bcc: m.Bcc, InReplyTo: m.InReplyTo, References: m.References,
+		Body: m.Text, Attachments: m.Attachments, Size: len(raw), Malformed: m.Malformed,
+		Problems: m.Problems, Raw: raw,
+	}
+	res := p.matcher.Load().Match(envelope(m))
+	dir := string(res.Direction)
+	if res.FromForward {
+		dir = "in" // a colleague passed on the buyer's mail: it came from the buyer
+	}
+	pr.rec.Direction = dir
+	pr.rep = p.attribute(m, res, rep)
+	switch reason, rule := p.rules.Noise(m); {
+	case res.InternalOnly:
+		pr.rec.Noise = "internal"
+	case res.Supplier:
+		pr.rec.Noise = "supplier"
+	case reason != "":
+		pr.rec.Noise, pr.rec.NoiseRule = reason, rule
+	default:
+		pr.buyers = p.allowed(res.Buyers())
+		if len(pr.buyers) == 0 {
+			pr.rec.Noise = unmatchedReason(res)
+			break
+		}
+		pr.verdict = p.rules.Kind(m, dir, res.FromForward)
+	}
+	return pr
+}
+
+// allowed drops new buyers that the auto-creation policy keeps out.
+func (p *Pipeline) allowed(buyers []matcher.Party) []matcher.Party {
+	out := buyers[:0:0]
+	for _, b := range buyers {
+		switch {
+		case b.Resolution.Class == matcher.NewEmail && p.cfg.Matching.AutoCreate != "all":
+		case b.Resolution.Class == matcher.NewDomain && p.cfg.Matching.AutoCreate == "off":
+		default:
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func unmatchedReason(res matcher.Result) string {
+	for _, p := range res.Parties {
+		if p.Resolution.Class == matcher.Suspicious {
+			return "suspicious"
+		}
+	}
+	for _, p := range res.Parties {
+		if p.Resolution.Class == matcher.Robot {
+			return "bulk"
+		}
+	}
+	return "unmatched"
+}
+
+// attribute picks the rep an event belongs to: the rep who sent it, else
+// the first rep it was addressed to, else the mailbox it was found in.
+func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox string) string {
+	lists := [][]message.Address{m.To, m.Cc, m.Bcc}
+	if res.Direction == matcher.Out {
+		lists = [][]message.Address{m.From}
+	}
+	for _, l := range lists {
+		for _, a := range l {
+			if n, ok := matcher.Normalize(a.Email); ok {
+				if r, ok := p.repOf[n]; ok {
+					return r
+				}
+			}
+		}
+	}
+	return strings.ToLower(mailbox)
+}
+
+// Save stores a prepared message with its events, creating the customers
+// that new buyers need, inside tx.
+func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *timeline.Location) (timeline.SaveResult, error) {
+	rec := pr.rec
+	at := rec.SentAt
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	for _, b := range pr.buyers {
+		id, err := p.customerFor(ctx, tx, b, pr.rep)
+		if err != nil {
+			return timeline.SaveResult{}, err
+		}
+		rec.Events = append(rec.Events, timeline.NewEvent{
+			CustomerID: id, Kind: pr.verdict.Kind, Direction: rec.Direction, Rep: pr.rep,
+			OccurredAt: at, Rule: pr.verdict.Rule, Confidence: pr.verdict.Confidence,
+		})
+	}
+	return timeline.SaveMessage(ctx, tx, &rec, loc)
+}
+
+func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, rep string) (int64, error) {
+	r := b.Resolution
+	switch r.Class {
+	case matcher.Customer:
+		if r.Via == matcher.ViaDomain {
+			// A new address at a known customer's domain becomes its contact.
+			if _, err := timeline.AddContact(ctx, tx, r.CustomerID, timeline.Contact{Email: r.Email, Name: b.Addr.Name}); err != nil {
+				return 0, err
+			}
+		}
+		return r.CustomerID, nil
+	case matcher.NewDomain:
+		return timeline.EnsureAutoCustomer(ctx, tx, "domain:"+r.NewKey, r.NewKey, rep)
+	case matcher.NewEmail:
+		name := strings.TrimSpace(b.Addr.Name)
+		if name == "" {
+			name = r.NewKey
+		}
+		return timeline.EnsureAutoCustomer(ctx, tx, "email:"+r.NewKey, name, rep)
+	}
+	return 0, fmt.Errorf("party %s is not a buyer", r.Email)
+}
+
+func envelope(m *message.Message) matcher.Envelope {
+	conv := func(as []message.Address) []matcher.Addr {
+		out := make([]matcher.Addr, len(as))
+		for i, a := range as {
+			out[i] = matcher.Addr{Name: a.Name, Email: a.Email}
+		}
+		return out
+	}
+	e := matcher.Envelope{From: conv(m.From), To: conv(m.To), Cc: conv(m.Cc), Bcc: conv(m.Bcc)}
+	for _, f := range m.Forwarded {
+		e.Forwarded = append(e.Forwarded, conv(f.From))
+	}
+	return e
+}
+
+// dedupKey identifies a message across folders and mailboxes: its
+// Message-ID, else a hash of what copies share (trace headers differ).
+func dedupKey(m *message.Message) string {
+	if m.MessageID != "" {
+		return "mid:" + m.MessageID
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00", m.Date.Unix(), m.Subject)
+	for _, a := range m.From {
+		fmt.Fprintf(h, "%s\x00", strings.ToLower(a.Email))
+	}
+	h.Write([]byte(m.Text))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,64 @@
+// Package message turns raw RFC 5322 mail into the fields mailtrail works
+// with: decoded addresses, subject, a plain-text body, attachment names and
+// the headers that tell automatic mail from a person's. Parsing never fails
+// outright: whatever cannot be decoded is recorded in Problems and the
+// message is flagged Malformed, so the caller still stores it.
+package message
+
+import "time"
+
+// Address is one mailbox from a header. Email is the address as written
+// (decoded, display name dropped); Name is the decoded display name.
+// Normalisation (case, IDNA) belongs to the matcher.
+type Address struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+}
+
+// Attachment describes one attached part; the bytes stay in the raw message.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+}
+
+// Message is a parsed message. Raw is not kept here: the caller owns it.
+type Message struct {
+	MessageID  string    // Message-ID without angle brackets; "" when absent
+	InReplyTo  []string  // without angle brackets
+	References []string  // without angle brackets
+	Date       time.Time // zero when missing or unparseable
+	Subject    string
+
+	From    []Address
+	Sender  []Address
+	ReplyTo []Address
+	To      []Address
+	Cc      []Address
+	Bcc     []Address
+
+	// Header holds selected raw header values, keyed by canonical name
+	// (e.g. "Auto-Submitted", "List-Id", "Precedence", "X-Autoreply",
+	// "X-Autorespond", "List-Unsubscribe", "Content-Type"). First value wins.
+	Header map[string]string
+
+	ContentType string // media type of the top-level part, lower-case
+	Text        string // plain-text body (HTML converted when there is no text part)
+	NewText     string // Text without quoted history and forwarded blocks
+
+	Attachments []Attachment
+
+	// Forwarded holds the original senders of mail forwarded inside this
+	// one: an inline "From:"/"发件人:" block or an attached message/rfc822.
+	Forwarded []Forward
+
+	Malformed bool     // some part could not be decoded
+	Problems  []string // what went wrong, for the operator
+}
+
+// Forward is a message forwarded inside another.
+type Forward struct {
+	From    []Address
+	Subject string
+	Text    string // the forwarded message's own text, when it could be read
+}

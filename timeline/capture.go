@@ -1,0 +1,194 @@
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mailtrail/mailtrail/message"
+)
+
+// Captured is a message as the ingest pipeline hands it over: parsed,
+// matched and classified, with its raw bytes.
+type Captured struct {
+	DedupKey    string // see messages.dedup_key
+	MessageID   string // "" when absent
+	Subject     string
+	SentAt      time.Time
+	From        []message.Address
+	To          []message.Address
+	Cc          []message.Address
+	Bcc         []message.Address
+	InReplyTo   []string
+	References  []string
+	Body        string
+	Attachments []message.Attachment
+	Size        int
+	Direction   string // "in", "out" or "" when unknown
+	Malformed   bool
+	Problems    []string
+	Noise       string // why on no timeline; "" when Events is not empty
+	NoiseRule   string
+	Raw         []byte
+	Events      []NewEvent
+}
+
+// NewEvent is an event to record for a captured message.
+type NewEvent struct {
+	CustomerID int64
+	Kind       string
+	Direction  string
+	Rep        string
+	OccurredAt time.Time
+	Rule       string
+	Confidence float64
+}
+
+// Location is where a message was found.
+type Location struct {
+	Rep         string
+	Folder      string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// SaveResult says what SaveMessage changed.
+type SaveResult struct {
+	MessageID int64
+	Inserted  bool // the message was new
+	NewEvents int
+}
+
+// SaveMessage stores a captured message once per dedup key, records where
+// it was found, and adds its events with their search outbox rows. It is
+// idempotent: saving the same message again (another folder, a second sync,
+// a replay after a crash) adds no message and no event. A later copy that
+// knows more (a Sent copy with its Bcc line) fills in what the first lacked
+// and may add events for the customers it reveals.
+func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveResult, error) {
+	var r SaveResult
+	js := func(v any) []byte {
+		b, _ := json.Marshal(v)
+		if string(b) == "null" {
+			return []byte("[]")
+		}
+		return b
+	}
+	var sentAt *time.Time
+	if !c.SentAt.IsZero() {
+		sentAt = &c.SentAt
+	}
+	noise := nullable(c.Noise)
+	if len(c.Events) > 0 {
+		noise = nil
+	}
+	err := db.QueryRow(ctx, `
+		INSERT INTO messages (dedup_key, message_id, subject, sent_at, from_addrs, to_addrs,
+			cc_addrs, bcc_addrs, in_reply_to, refs, body, attachments, size, direction,
+			malformed, problems, noise, noise_rule)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		ON CONFLICT (dedup_key) DO UPDATE SET
+			bcc_addrs = CASE WHEN messages.bcc_addrs = '[]'::jsonb THEN EXCLUDED.bcc_addrs ELSE messages.bcc_addrs END,
+			noise = CASE WHEN EXCLUDED.noise IS NULL THEN NULL ELSE messages.noise END,
+			noise_rule = CASE WHEN EXCLUDED.noise IS NULL THEN '' ELSE messages.noise_rule END
+		RETURNING id, (xmax = 0)`,
+		c.DedupKey, nullable(c.MessageID), c.Subject, sentAt, js(c.From), js(c.To),
+		js(c.Cc), js(c.Bcc), nonNil(c.InReplyTo), nonNil(c.References), c.Body, js(c.Attachments), c.Size,
+		nullable(c.Direction), c.Malformed, nonNil(c.Problems), noise, c.NoiseRule,
+	).Scan(&r.MessageID, &r.Inserted)
+	if err != nil {
+		return r, fmt.Errorf("save message %s: %w", c.DedupKey, err)
+	}
+	if r.Inserted {
+		if _, err := db.Exec(ctx, `INSERT INTO message_raw (message_id, raw) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.MessageID, c.Raw); err != nil {
+			return r, fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+		}
+	}
+	if loc != nil {
+		if _, err := db.Exec(ctx, `
+			INSERT INTO message_locations (rep, folder, uidvalidity, uid, message_id)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			loc.Rep, loc.Folder, int64(loc.UIDValidity), int64(loc.UID), r.MessageID); err != nil {
+			return r, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
+		}
+	}
+	for _, e := range c.Events {
+		tag, err := db.Exec(ctx, `
+			WITH e AS (
+				INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (message_id, customer_id) DO NOTHING
+				RETURNING id)
+			INSERT INTO search_outbox (event_id) SELECT id FROM e`,
+			r.MessageID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence)
+		if err != nil {
+			return r, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
+		}
+		r.NewEvents += int(tag.RowsAffected())
+	}
+	return r, nil
+}
+
+// FolderState is the sync cursor of one folder.
+type FolderState struct {
+	Rep         string
+	Folder      string
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// GetFolder returns the stored cursor, or ok=false when the folder was never synced.
+func GetFolder(ctx context.Context, db DB, rep, folder string) (st FolderState, ok bool, err error) {
+	var v, u int64
+	err = db.QueryRow(ctx, `SELECT uidvalidity, last_uid FROM folders WHERE rep = $1 AND folder = $2`, rep, folder).Scan(&v, &u)
+	if err != nil {
+		if notFound(err) == ErrNotFound {
+			return FolderState{Rep: rep, Folder: folder}, false, nil
+		}
+		return st, false, fmt.Errorf("read folder state %s/%s: %w", rep, folder, err)
+	}
+	return FolderState{rep, folder, uint32(v), uint32(u)}, true, nil
+}
+
+// PutFolder records the cursor; call it in the transaction that stored the
+// messages up to LastUID so that a crash never skips or repeats them.
+func PutFolder(ctx context.Context, db DB, st FolderState) error {
+	_, err := db.Exec(ctx, `
+		INSERT INTO folders (rep, folder, uidvalidity, last_uid, last_sync_at)
+		VALUES ($1, $2, $3, $4, now())
+		ON CONFLICT (rep, folder) DO UPDATE SET uidvalidity = EXCLUDED.uidvalidity,
+			last_uid = EXCLUDED.last_uid, last_sync_at = now()`,
+		st.Rep, st.Folder, int64(st.UIDValidity), int64(st.LastUID))
+	if err != nil {
+		return fmt.Errorf("save folder state %s/%s: %w", st.Rep, st.Folder, err)
+	}
+	return nil
+}
+
+// RecordMailbox stores the outcome of a mailbox's last sync ("" = success).
+func RecordMailbox(ctx context.Context, db DB, rep, syncErr string) error {
+	var err error
+	if syncErr == "" {
+		_, err = db.Exec(ctx, `INSERT INTO mailboxes (rep, last_ok_at) VALUES ($1, now())
+			ON CONFLICT (rep) DO UPDATE SET last_ok_at = now(), last_error = NULL`, rep)
+	} else {
+		_, err = db.Exec(ctx, `INSERT INTO mailboxes (rep, last_error, last_error_at) VALUES ($1, $2, now())
+			ON CONFLICT (rep) DO UPDATE SET last_error = $2, last_error_at = now()`, rep, syncErr)
+	}
+	return err
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,137 @@
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CustomerInput is a customer as given by an import or the API. Domains
+// and Emails must already be normalized (matcher.Normalize).
+type CustomerInput struct {
+	Name     string
+	Domains  []string
+	Contacts []Contact
+	Grade    string
+	Owner    string
+	Phone    string
+	Country  string
+}
+
+// UpsertCustomer creates the customer, or updates the one with the same
+// name (case-insensitive), adding domains and contacts it lacks. changed is
+// false when nothing was different, so that a repeated import is a no-op.
+func UpsertCustomer(ctx context.Context, db DB, in CustomerInput) (id int64, created, changed bool, err error) {
+	err = db.QueryRow(ctx, `SELECT id FROM customers WHERE lower(name) = lower($1) AND NOT auto_created ORDER BY id LIMIT 1`, in.Name).Scan(&id)
+	switch {
+	case err == pgx.ErrNoRows:
+		err = db.QueryRow(ctx, `
+			INSERT INTO customers (name, grade, owner, phone, country)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			in.Name, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country).Scan(&id)
+		if err != nil {
+			return 0, false, false, fmt.Errorf("insert customer %q: %w", in.Name, err)
+		}
+		created, changed = true, true
+	case err != nil:
+		return 0, false, false, fmt.Errorf("find customer %q: %w", in.Name, err)
+	default:
+		tag, err := db.Exec(ctx, `
+			UPDATE customers SET grade = $2, owner = $3, phone = $4, country = $5, updated_at = now()
+			WHERE id = $1 AND (grade, owner, phone, country) IS DISTINCT FROM ($2, $3, $4, $5)`,
+			id, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country)
+		if err != nil {
+			return 0, false, false, fmt.Errorf("update customer %q: %w", in.Name, err)
+		}
+		changed = tag.RowsAffected() > 0
+	}
+	for _, d := range in.Domains {
+		tag, err := db.Exec(ctx, `INSERT INTO customer_domains (customer_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, d)
+		if err != nil {
+			return 0, false, false, fmt.Errorf("add domain %s to %q: %w", d, in.Name, err)
+		}
+		changed = changed || tag.RowsAffected() > 0
+	}
+	for _, c := range in.Contacts {
+		added, err := AddContact(ctx, db, id, c)
+		if err != nil {
+			return 0, false, false, err
+		}
+		changed = changed || added
+	}
+	return id, created, changed, nil
+}
+
+// AddContact adds an address to a customer; added is false when it was there.
+func AddContact(ctx context.Context, db DB, customerID int64, c Contact) (added bool, err error) {
+	tag, err := db.Exec(ctx, `INSERT INTO contacts (customer_id, email, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		customerID, c.Email, c.Name)
+	if err != nil {
+		return false, fmt.Errorf("add contact %s to customer %d: %w", c.Email, customerID, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// EnsureAutoCustomer returns the customer created from mail for key
+// ("domain:<d>" or "email:<a>"), creating it with the given name and owner
+// when it does not exist yet. Safe when several workers race on one key.
+func EnsureAutoCustomer(ctx context.Context, db DB, key, name, owner string) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `
+		INSERT INTO customers (name, owner, auto_created, auto_key) VALUES ($1, $2, true, $3)
+		ON CONFLICT (auto_key) DO UPDATE SET auto_key = EXCLUDED.auto_key
+		RETURNING id`, name, nullable(owner), key).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create customer for %s: %w", key, err)
+	}
+	kind, value, _ := strings.Cut(key, ":")
+	switch kind {
+	case "domain":
+		_, err = db.Exec(ctx, `INSERT INTO customer_domains (customer_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, value)
+	case "email":
+		_, err = AddContact(ctx, db, id, Contact{Email: value})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create customer for %s: %w", key, err)
+	}
+	return id, nil
+}
+
+// Customers lists customers by id after the cursor (0 = from the start).
+// q, when set, filters on name, domain or contact address.
+func Customers(ctx context.Context, db DB, q string, after int64, limit int) ([]Customer, error) {
+	rows, err := db.Query(ctx, customerSelect+`
+		WHERE c.id > $1 AND ($2 = '' OR c.name ILIKE '%' || $2 || '%'
+			OR EXISTS (SELECT 1 FROM customer_domains d WHERE d.customer_id = c.id AND d.domain ILIKE '%' || $2 || '%')
+			OR EXISTS (SELECT 1 FROM contacts k WHERE k.customer_id = c.id AND k.email ILIKE '%' || $2 || '%'))
+		ORDER BY c.id LIMIT $3`, after, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list customers: %w", err)
+	}
+	return pgx.CollectRows(rows, scanCustomer)
+}
+
+// GetCustomer returns one customer or ErrNotFound.
+func GetCustomer(ctx context.Context, db DB, id int64) (Customer, error) {
+	rows, err := db.Query(ctx, customerSelect+` WHERE c.id = $1`, id)
+	if err != nil {
+		return Customer{}, fmt.Errorf("get customer %d: %w", id, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanCustomer)
+	return c, notFound(err)
+}
+
+const customerSelect = `
+	SELECT c.id, c.name, coalesce(c.grade, ''), coalesce(c.owner, ''), c.phone, c.country,
+		c.auto_created, c.created_at,
+		coalesce((SELECT array_agg(domain ORDER BY domain) FROM customer_domains d WHERE d.customer_id = c.id), '{}'),
+		coalesce((SELECT array_agg(email ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}')
+	FROM customers c`
+
+func scanCustomer(row pgx.CollectableRow) (Customer, error) {
+	var c Customer
+	err := row.Scan(&c.ID, &c.Name, &c.Grade, &c.Owner, &c.Phone, &c.Country, &c.AutoCreated, &c.CreatedAt, &c.Domains, &c.Emails)
+	return c, err
+}

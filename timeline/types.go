@@ -1,0 +1,54 @@
+package timeline
+
+import (
+	"time"
+
+	"github.com/mailtrail/mailtrail/message"
+)
+
+// Event kinds.
+const (
+	KindInquiry = "inquiry"
+	KindQuote   = "quote"
+	KindEmail   = "email"
+)
+
+// Customer is a buyer. Grade and Owner are empty when unknown.
+type Customer struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Grade       string    `json:"grade,omitempty"`
+	Owner       string    `json:"owner,omitempty"`
+	Phone       string    `json:"phone,omitempty"`
+	Country     string    `json:"country,omitempty"`
+	AutoCreated bool      `json:"auto_created"`
+	Domains     []string  `json:"domains"`
+	Emails      []string  `json:"emails"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Contact is one address of a customer.
+type Contact struct {
+	Email string
+	Name  string
+}
+
+// Event is one message on one customer's timeline, with the message fields
+// a reader needs.
+type Event struct {
+	ID          int64                `json:"event_id"`
+	CustomerID  int64                `json:"customer_id"`
+	Kind        string               `json:"kind"`
+	Direction   string               `json:"direction"`
+	Rep         string               `json:"rep"`
+	OccurredAt  time.Time            `json:"occurred_at"`
+	Rule        string               `json:"rule"`
+	Confidence  float32              `json:"confidence"`
+	MessageID   *string              `json:"message_id"`
+	Subject     string               `json:"subject"`
+	From        []message.Address    `json:"from"`
+	To          []message.Address    `json:"to"`
+	Cc          []message.Address    `json:"cc"`
+	Snippet     string               `json:"snippet,omitempty"`
+	Attachments []message.Attachment `json:"attachments"`
+}
