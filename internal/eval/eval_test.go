@@ -1,0 +1,277 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/ingest"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+	"github.com/mailtrail/mailtrail/matcher"
+	"github.com/mailtrail/mailtrail/migrations"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const corpusDir = "../../../shared/corpus/dev"
+
+type loc struct {
+	rep, folder string
+	uid         int
+}
+
+// TestDevCorpus loads the dev corpus into Dovecot, syncs it and scores
+// capture, customer and kind against labels.jsonl.
+func TestDevCorpus(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("dev corpus not found at %s", corpusDir)
+	}
+	ctx := context.Background()
+	company, labels, err := Load(corpusDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testenv.Postgres(t)
+	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	store, err := timeline.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	dc := testenv.Dovecot(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, dc.CertPEM, 0o600)
+	host, port, _ := strings.Cut(dc.TLSAddr, ":")
+	var p int
+	fmt.Sscan(port, &p)
+
+	cfg := &config.Config{
+		Database:    config.Database{URL: dbURL},
+		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
+		Company:     config.Company{Name: company.Name, Domains: company.Domains},
+	}
+	for _, s := range company.Suppliers {
+		cfg.Suppliers = append(cfg.Suppliers, config.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
+	}
+	files := map[string]loc{} // corpus path -> where it was appended
+	var bytesLoaded int64
+	for _, r := range company.Reps {
+		user := testenv.User(t) + "-" + strings.ReplaceAll(r.Mailbox, ".", "-")
+		cfg.Reps = append(cfg.Reps, config.Rep{Email: r.Email, Name: r.Name, Aliases: r.Aliases, IMAP: config.IMAP{
+			Host: host, Port: p, TLS: "implicit", Username: user, Password: dc.Password, CAFile: caFile}})
+		c, err := imapclient.DialInsecure(dc.Addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login(user, dc.Password).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, folder := range r.Folders {
+			names, _ := filepath.Glob(filepath.Join(corpusDir, "mail", r.Mailbox, folder, "*.eml"))
+			sort.Strings(names)
+			for i, name := range names {
+				raw, err := os.ReadFile(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cmd := c.Append(folder, int64(len(raw)), nil)
+				cmd.Write(raw)
+				cmd.Close()
+				if _, err := cmd.Wait(); err != nil {
+					t.Fatalf("append %s: %v", name, err)
+				}
+				bytesLoaded += int64(len(raw))
+				rel, _ := filepath.Rel(corpusDir, name)
+				files[rel] = loc{strings.ToLower(r.Email), folder, i + 1}
+			}
+		}
+		c.Close()
+	}
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.Open(filepath.Join(corpusDir, "customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := store.ImportCustomersCSV(ctx, csv, matcher.Normalize)
+	csv.Close()
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import customers: %v %v", err, rep.Errors)
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	syncer := ingest.NewSyncer(cfg, store, ingest.NewPipeline(cfg, store, classify.Default(), log), log)
+	start := time.Now()
+	if err := syncer.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("sync: %d files, %.1f MB in %v: %.0f messages/s (5 mailboxes in parallel, TLS, one pass)",
+		len(files), float64(bytesLoaded)/1e6, took.Round(time.Millisecond), float64(len(files))/took.Seconds())
+
+	got := loadOutcome(t, ctx, store)
+	score(t, labels, files, got)
+}
+
+// outcome is what mailtrail made of one stored message.
+type outcome struct {
+	customers []string // names, or new:domain:/new:email: keys
+	kind      string
+	noise     string
+}
+
+func loadOutcome(t *testing.T, ctx context.Context, store *timeline.Store) map[loc]outcome {
+	rows, err := store.Pool.Query(ctx, `
+		SELECT l.rep, l.folder, l.uid, coalesce(m.noise, ''),
+			coalesce(array_agg(CASE WHEN c.auto_key IS NULL THEN c.name ELSE 'new:' || c.auto_key END ORDER BY c.id)
+				FILTER (WHERE c.id IS NOT NULL), '{}'),
+			coalesce(min(e.kind), '')
+		FROM message_locations l JOIN messages m ON m.id = l.message_id
+		LEFT JOIN events e ON e.message_id = m.id LEFT JOIN customers c ON c.id = e.customer_id
+		GROUP BY l.rep, l.folder, l.uid, m.noise`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[loc]outcome{}
+	for rows.Next() {
+		var l loc
+		var o outcome
+		var uid int64
+		if err := rows.Scan(&l.rep, &l.folder, &uid, &o.noise, &o.customers, &o.kind); err != nil {
+			t.Fatal(err)
+		}
+		l.uid = int(uid)
+		out[l] = o
+	}
+	return out
+}
+
+type prf struct{ tp, fp, fn int }
+
+func (x prf) String() string {
+	p := float64(x.tp) / float64(max(1, x.tp+x.fp))
+	r := float64(x.tp) / float64(max(1, x.tp+x.fn))
+	f := 2 * p * r / max(p+r, 1e-9)
+	return fmt.Sprintf("P %.3f R %.3f F1 %.3f (tp %d fp %d fn %d)", p, r, f, x.tp, x.fp, x.fn)
+}
+
+func (x prf) f1() float64 {
+	p := float64(x.tp) / float64(max(1, x.tp+x.fp))
+	r := float64(x.tp) / float64(max(1, x.tp+x.fn))
+	return 2 * p * r / max(p+r, 1e-9)
+}
+
+func score(t *testing.T, labels []Label, files map[string]loc, got map[loc]outcome) {
+	var capture prf
+	var custOK, custN, kindOK, kindN int
+	kinds := map[string]*prf{"inquiry": {}, "quote": {}}
+	perLang := map[string][2]int{}
+	var misses []string
+	for _, l := range labels {
+		o, ok := got[files[l.File[0]]]
+		if !ok {
+			misses = append(misses, fmt.Sprintf("NOT STORED %s", l.File[0]))
+			if l.Capture {
+				capture.fn++
+			}
+			continue
+		}
+		captured := len(o.customers) > 0
+		switch {
+		case captured && l.Capture:
+			capture.tp++
+		case captured:
+			capture.fp++
+			misses = append(misses, fmt.Sprintf("capture fp %s [%s] -> %v", l.File[0], l.Category, o.customers))
+		case l.Capture:
+			capture.fn++
+			misses = append(misses, fmt.Sprintf("capture fn %s [%s] noise=%s want %v", l.File[0], l.Category, o.noise, l.Want()))
+		}
+		if !l.Capture || !captured {
+			continue
+		}
+		custN++
+		if sameCustomers(o.customers, l) {
+			custOK++
+		} else {
+			misses = append(misses, fmt.Sprintf("customer %s: got %v want %v", l.File[0], o.customers, l.Want()))
+		}
+		want := *l.Kind
+		kindN++
+		pl := perLang[l.Lang]
+		pl[1]++
+		if o.kind == want {
+			kindOK++
+			pl[0]++
+		} else {
+			misses = append(misses, fmt.Sprintf("kind %s [%s]: got %s want %s", l.File[0], l.Lang, o.kind, want))
+		}
+		perLang[l.Lang] = pl
+		for k, x := range kinds {
+			switch {
+			case o.kind == k && want == k:
+				x.tp++
+			case o.kind == k:
+				x.fp++
+			case want == k:
+				x.fn++
+			}
+		}
+	}
+	for _, m := range misses {
+		t.Log("miss: " + m)
+	}
+	t.Logf("capture: %v", capture)
+	t.Logf("customer accuracy: %d/%d = %.3f", custOK, custN, float64(custOK)/float64(max(1, custN)))
+	t.Logf("inquiry: %v", kinds["inquiry"])
+	t.Logf("quote:   %v", kinds["quote"])
+	t.Logf("kind accuracy: %d/%d = %.3f", kindOK, kindN, float64(kindOK)/float64(max(1, kindN)))
+	var langs []string
+	for l := range perLang {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	for _, l := range langs {
+		t.Logf("kind accuracy %-5s %d/%d", l, perLang[l][0], perLang[l][1])
+	}
+	// Floors that catch a regression; the notes give the measured figures.
+	if capture.f1() < 0.95 {
+		t.Errorf("capture F1 %.3f below 0.95", capture.f1())
+	}
+	if float64(custOK) < 0.95*float64(custN) {
+		t.Errorf("customer accuracy below 0.95")
+	}
+	if kinds["inquiry"].f1() < 0.9 || kinds["quote"].f1() < 0.9 {
+		t.Errorf("inquiry/quote F1 below 0.9")
+	}
+}
+
+func sameCustomers(got []string, l Label) bool {
+	want := l.Want()
+	if len(got) != len(want) {
+		return false
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) && !slices.Contains(l.Equivalent, g) {
+			return false
+		}
+	}
+	return true
+}
