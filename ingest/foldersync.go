@@ -75,14 +75,19 @@ func (s *Syncer) syncFolder(ctx context.Context, c *imapclient.Client, rep strin
 				break
 			}
 		}
+		prepared := make(map[imap.UID]*Prepared, len(got))
+		for u, raw := range got {
+			prepared[u] = s.pipe.Prepare(raw, rep, f.Role)
+		}
 		newEvents := 0
-		err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+		err = s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+			newEvents = 0
 			for _, u := range batch {
-				raw, ok := got[u]
+				pr, ok := prepared[u]
 				if !ok || uint32(u) > last {
 					continue
 				}
-				r, err := s.pipe.Save(ctx, tx, s.pipe.Prepare(raw, rep, f.Role),
+				r, err := s.pipe.Save(ctx, tx, pr,
 					&timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: st.UIDValidity, UID: uint32(u)})
 				if err != nil {
 					return fmt.Errorf("%s uid %d: %w", f.Name, u, err)

@@ -96,13 +96,15 @@ func (p *Pipeline) Prepare(raw []byte, rep, role string) *Prepared {
 	}
 	pr.rec.Direction = dir
 	pr.rep = p.attribute(m, res, rep)
+	// Automatic mail first: a bounce from our own mailer-daemon is a
+	// bounce, not internal mail.
 	switch reason, rule := p.rules.Noise(m); {
+	case reason != "":
+		pr.rec.Noise, pr.rec.NoiseRule = reason, rule
 	case res.InternalOnly:
 		pr.rec.Noise = "internal"
 	case res.Supplier:
 		pr.rec.Noise = "supplier"
-	case reason != "":
-		pr.rec.Noise, pr.rec.NoiseRule = reason, rule
 	default:
 		pr.buyers = p.allowed(res.Buyers())
 		if len(pr.buyers) == 0 {
@@ -119,8 +121,8 @@ func (p *Pipeline) allowed(buyers []matcher.Party) []matcher.Party {
 	out := buyers[:0:0]
 	for _, b := range buyers {
 		switch {
-		case b.Resolution.Class == matcher.NewEmail && p.cfg.Matching.AutoCreate != "all":
-		case b.Resolution.Class == matcher.NewDomain && p.cfg.Matching.AutoCreate == "off":
+		case b.Resolution.Class == matcher.ClassNewEmail && p.cfg.Matching.AutoCreate != "all":
+		case b.Resolution.Class == matcher.ClassNewDomain && p.cfg.Matching.AutoCreate == "off":
 		default:
 			out = append(out, b)
 		}
@@ -130,12 +132,12 @@ func (p *Pipeline) allowed(buyers []matcher.Party) []matcher.Party {
 
 func unmatchedReason(res matcher.Result) string {
 	for _, p := range res.Parties {
-		if p.Resolution.Class == matcher.Suspicious {
+		if p.Resolution.Class == matcher.ClassSuspicious {
 			return "suspicious"
 		}
 	}
 	for _, p := range res.Parties {
-		if p.Resolution.Class == matcher.Robot {
+		if p.Resolution.Class == matcher.ClassRobot {
 			return "bulk"
 		}
 	}
@@ -185,7 +187,7 @@ func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *
 func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, rep string) (int64, error) {
 	r := b.Resolution
 	switch r.Class {
-	case matcher.Customer:
+	case matcher.ClassCustomer:
 		if r.Via == matcher.ViaDomain {
 			// A new address at a known customer's domain becomes its contact.
 			if _, err := timeline.AddContact(ctx, tx, r.CustomerID, timeline.Contact{Email: r.Email, Name: b.Addr.Name}); err != nil {
@@ -193,9 +195,9 @@ func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Pa
 			}
 		}
 		return r.CustomerID, nil
-	case matcher.NewDomain:
+	case matcher.ClassNewDomain:
 		return timeline.EnsureAutoCustomer(ctx, tx, "domain:"+r.NewKey, r.NewKey, rep)
-	case matcher.NewEmail:
+	case matcher.ClassNewEmail:
 		name := strings.TrimSpace(b.Addr.Name)
 		if name == "" {
 			name = r.NewKey

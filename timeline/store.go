@@ -7,6 +7,8 @@ package timeline
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,6 +54,30 @@ func (s *Store) Close() { s.Pool.Close() }
 // InTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.Pool, fn)
+}
+
+// InTxRetry is InTx, retried when PostgreSQL aborts the transaction for a
+// deadlock or a serialization failure: two reps' workers saving the same
+// message (a Cc'd colleague) in different orders can deadlock, and the
+// retry then succeeds because the other side has committed.
+func (s *Store) InTxRetry(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.InTx(ctx, fn); !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(50*(attempt+1))) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 func notFound(err error) error {

@@ -80,7 +80,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	syncErr := a.syncer.SyncOnce(ctx)
 	// Index what this pass captured, so a search right after finds it;
 	// a Meilisearch outage loses nothing: the outbox keeps it for later.
-	if _, err := a.index.DrainAll(ctx); err != nil {
+	if _, err := drainAll(ctx, a.index); err != nil {
 		e.log.Warn("search index not updated; the outbox keeps the events", "err", err)
 	}
 	return syncErr
@@ -141,7 +141,7 @@ func cmdReindex(ctx context.Context, e *env, args []string) error {
 	if err := a.index.Rebuild(ctx); err != nil {
 		return err
 	}
-	n, err := a.index.DrainAll(ctx)
+	n, err := drainAll(ctx, a.index)
 	e.log.Info("reindexed", "events", n)
 	return err
 }

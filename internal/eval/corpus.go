@@ -13,16 +13,16 @@ import (
 
 // Label is one line of labels.jsonl.
 type Label struct {
-	File        []string `json:"file"`
-	MessageID   *string  `json:"message_id"`
-	Capture     bool     `json:"capture"`
-	Customer    *string  `json:"customer"`
-	Customers   []string `json:"customers"`
-	Kind        *string  `json:"kind"`
-	Equivalent  []string `json:"equivalent_customers"`
-	Category    string   `json:"category"`
-	Lang        string   `json:"lang"`
-	Reason      string   `json:"reason"`
+	File       []string `json:"file"`
+	MessageID  *string  `json:"message_id"`
+	Capture    bool     `json:"capture"`
+	Customer   *string  `json:"customer"`
+	Customers  []string `json:"customers"`
+	Kind       *string  `json:"kind"`
+	Equivalent []string `json:"equivalent_customers"`
+	Category   string   `json:"category"`
+	Lang       string   `json:"lang"`
+	Reason     string   `json:"reason"`
 }
 
 // Want returns the expected customer keys.

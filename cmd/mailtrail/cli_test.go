@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/mailtrail/mailtrail/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// cli is the built binary with a config of its own, driven as a user or
+// an outside script would drive it.
+type cli struct {
+	t      *testing.T
+	bin    string
+	config string
+	users  map[string]string
+	token  string
+}
+
+func buildBinary(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "mailtrail")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func newCLI(t *testing.T, apiAddr string) *cli {
+	dbURL := testenv.Postgres(t)
+	meiliURL, meiliKey := testenv.Meili(t)
+	dc := testenv.Dovecot(t)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, dc.CertPEM, 0o600)
+	pw := filepath.Join(dir, "imap-password")
+	os.WriteFile(pw, []byte(dc.Password+"\n"), 0o600)
+	host, port, _ := net.SplitHostPort(dc.TLSAddr)
+	c := &cli{t: t, bin: buildBinary(t), users: map[string]string{}, token: "test-token-0123456789"}
+	c.users["amy@ourco.example"] = testenv.User(t) + "-amy"
+	c.users["bob@ourco.example"] = testenv.User(t) + "-bob"
+	cfg := fmt.Sprintf(`database:
+  url: %s
+meilisearch:
+  url: %s
+  api_key_env: CLI_TEST_MEILI_KEY
+  index: %s
+company:
+  name: Our Co
+  domains: [ourco.example]
+reps:
+  - email: amy@ourco.example
+    imap: {host: %s, port: %s, username: %s, password_file: %s, ca_file: %s}
+  - email: bob@ourco.example
+    imap: {host: %s, port: %s, username: %s, password_env: CLI_TEST_BOB_PASSWORD, ca_file: %s}
+api:
+  listen: %s
+  tokens: [{name: test, token_env: CLI_TEST_TOKEN}]
+`, dbURL, meiliURL, testenv.IndexName(t), host, port, c.users["amy@ourco.example"], pw, ca,
+		host, port, c.users["bob@ourco.example"], ca, apiAddr)
+	c.config = filepath.Join(dir, "mailtrail.yaml")
+	os.WriteFile(c.config, []byte(cfg), 0o600)
+	t.Setenv("CLI_TEST_MEILI_KEY", meiliKey)
+	t.Setenv("CLI_TEST_BOB_PASSWORD", dc.Password)
+	t.Setenv("CLI_TEST_TOKEN", c.token)
+	return c
+}
+
+// run runs a subcommand and returns stdout, stderr and the exit code.
+func (c *cli) run(args ...string) (string, string, int) {
+	cmd := exec.Command(c.bin, append([]string{"--config", c.config}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (c *cli) mustRun(args ...string) string {
+	out, errs, code := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("mailtrail %v: exit %d\n%s", args, code, errs)
+	}
+	return out
+}
+
+func (c *cli) appendMail(rep, folder, raw string) {
+	dc := testenv.Dovecot(c.t)
+	ic, err := imapclient.DialInsecure(dc.Addr, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer ic.Close()
+	if err := ic.Login(c.users[rep], dc.Password).Wait(); err != nil {
+		c.t.Fatal(err)
+	}
+	raw = strings.ReplaceAll(raw, "\n", "\r\n")
+	cmd := ic.Append(folder, int64(len(raw)), nil)
+	cmd.Write([]byte(raw))
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+const customersCSV = `name,domains,emails,grade,owner,phone,country
+Acme Buyer GmbH,acme-buyer.de,,A,amy@ourco.example,+49 1,Germany
+Broken Row Ltd,broken.example,,Z,amy@ourco.example,,UK
+Pacifico SA,pacifico.mx,Compras@Pacifico.MX; pacifico.gdl@hotmail.com,B,bob@ourco.example,,Mexico
+`
+
+func TestCLIContract(t *testing.T) {
+	addr := freePort(t)
+	c := newCLI(t, addr)
+	c.mustRun("migrate")
+	c.mustRun("migrate") // twice is harmless
+
+	csv := filepath.Join(t.TempDir(), "customers.csv")
+	os.WriteFile(csv, []byte(customersCSV), 0o600)
+	out, errs, code := c.run("customers", "import", csv)
+	if code == 0 || !strings.Contains(errs, "line 3: grade") || !strings.Contains(out, "created 2") {
+		t.Fatalf("import with a bad row: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	out, _, _ = c.run("customers", "import", csv)
+	if !strings.Contains(out, "created 0, updated 0, unchanged 2") {
+		t.Errorf("re-import changed something: %q", out)
+	}
+
+	subj, _ := simplifiedchinese.GBK.NewEncoder().String("询价：LED面板灯")
+	body, _ := simplifiedchinese.GBK.NewEncoder().String("您好，请报价LED面板灯两千件，谢谢。")
+	c.appendMail("amy@ourco.example", "INBOX", "From: Li Wei <li.wei@acme-buyer.de>\nTo: amy@ourco.example\nSubject: =?GBK?B?"+
+		base64.StdEncoding.EncodeToString([]byte(subj))+"?=\nDate: Tue, 3 Mar 2026 09:00:00 +0800\nMessage-ID: <gbk-1@acme-buyer.de>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=GBK\nContent-Transfer-Encoding: base64\n\n"+
+		base64.StdEncoding.EncodeToString([]byte(body))+"\n")
+	c.appendMail("bob@ourco.example", "Sent", "From: Bob <bob@ourco.example>\nTo: compras@pacifico.mx\nSubject: Quotation LED high bay\nDate: Wed, 4 Mar 2026 09:00:00 +0800\nMessage-ID: <q-7@ourco.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nDear Juan,\nPlease find our quotation: LED high bay 150W USD 26.48/pc FOB Ningbo, 600 pcs = USD 15,888.00.\nBest regards, Bob\n")
+	c.mustRun("sync", "--once")
+
+	// export events: one JSON object per line, the documented fields.
+	out = c.mustRun("export", "events")
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("export line %q: %v", sc.Text(), err)
+		}
+		events = append(events, e)
+	}
+	if len(events) != 2 {
+		t.Fatalf("exported %d events, want 2:\n%s", len(events), out)
+	}
+	for _, e := range events {
+		for _, k := range []string{"event_id", "kind", "direction", "occurred_at", "rep", "message_id", "subject", "from", "to", "cc", "customer"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("event lacks %q: %v", k, e)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, e["occurred_at"].(string)); err != nil {
+			t.Errorf("occurred_at not RFC 3339: %v", e["occurred_at"])
+		}
+		cust := e["customer"].(map[string]any)
+		for _, k := range []string{"id", "name", "domains", "emails"} {
+			if _, ok := cust[k]; !ok {
+				t.Errorf("customer lacks %q: %v", k, cust)
+			}
+		}
+	}
+	first := events[0]
+	if first["kind"] != "inquiry" || first["direction"] != "in" || first["rep"] != "amy@ourco.example" ||
+		first["message_id"] != "gbk-1@acme-buyer.de" || first["subject"] != "询价：LED面板灯" ||
+		first["customer"].(map[string]any)["name"] != "Acme Buyer GmbH" {
+		t.Errorf("first event = %v", first)
+	}
+	second := events[1]
+	if second["kind"] != "quote" || second["direction"] != "out" || second["customer"].(map[string]any)["name"] != "Pacifico SA" {
+		t.Errorf("second event = %v", second)
+	}
+
+	// status: per folder state and totals.
+	var st struct {
+		Folders []struct {
+			Rep, Folder    string
+			UIDValidity    int64 `json:"uidvalidity"`
+			LastUID        int64 `json:"last_uid"`
+			MessagesStored int64 `json:"messages_stored"`
+		} `json:"folders"`
+		Totals map[string]int64 `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun("status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Totals["messages"] != 2 || st.Totals["events"] != 2 || st.Totals["customers"] != 2 || st.Totals["search_outbox_backlog"] != 0 {
+		t.Errorf("status totals = %v", st.Totals)
+	}
+	if len(st.Folders) != 4 {
+		t.Errorf("status folders = %+v, want INBOX and Sent of two reps", st.Folders)
+	}
+
+	// serve: the API answers with a token, refuses without, finds Chinese.
+	srv := exec.Command(c.bin, "--config", c.config, "serve")
+	var srvErr bytes.Buffer
+	srv.Stderr = &srvErr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	get := func(path, token string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if code, _ := get("/healthz", ""); code == 200 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("serve did not come up: %s", srvErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, v := get("/api/v1/customers", ""); code != 401 || v["error"] == nil {
+		t.Errorf("no token: %d %v", code, v)
+	}
+	if code, _ := get("/api/v1/customers", "wrong"); code != 401 {
+		t.Errorf("wrong token: %d", code)
+	}
+	code, v := get("/api/v1/customers/1/timeline", c.token)
+	if code != 200 || len(v["events"].([]any)) != 1 {
+		t.Errorf("timeline: %d %v", code, v)
+	}
+	if code, _ := get("/api/v1/customers/999/timeline", c.token); code != 404 {
+		t.Errorf("unknown customer: %d", code)
+	}
+	for _, q := range []string{"报价", "面板灯", "quotation high bay"} {
+		code, v = get("/api/v1/search?q="+url.QueryEscape(q), c.token)
+		if code != 200 || v["total"] == nil || v["total"].(float64) < 1 {
+			t.Errorf("search %q: %d %v", q, code, v)
+		}
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v\n%s", err, srvErr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("serve did not stop on SIGTERM")
+	}
+}
+
+func TestCLISyncNamesFailedMailbox(t *testing.T) {
+	c := newCLI(t, freePort(t))
+	t.Setenv("CLI_TEST_BOB_PASSWORD", "wrong-password")
+	_, errs, code := c.run("sync", "--once")
+	if code == 0 || !strings.Contains(errs, "bob@ourco.example") || strings.Contains(errs, "amy@ourco.example") {
+		t.Errorf("exit %d, stderr %q: want non-zero naming only bob's mailbox", code, errs)
+	}
+	if strings.Contains(errs, "wrong-password") {
+		t.Errorf("stderr shows the password: %q", errs)
+	}
+}
+
+func TestCLIBadConfigNamesKey(t *testing.T) {
+	c := newCLI(t, freePort(t))
+	b, _ := os.ReadFile(c.config)
+	os.WriteFile(c.config, append(b, []byte("sync: {intervall: 5s}\n")...), 0o600)
+	_, errs, code := c.run("status")
+	if code == 0 || !strings.Contains(errs, "intervall") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
