@@ -69,6 +69,10 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	rep, err := store.ImportCustomersCSV(ctx, bytes.NewReader(csv), matcher.Normalize)
+	var sample int64 // a customer with mail in both demo mailboxes, for the example
+	if err == nil {
+		err = store.Pool.QueryRow(ctx, `SELECT id FROM customers WHERE name LIKE 'Iluminaci%Pac%' ORDER BY id LIMIT 1`).Scan(&sample)
+	}
 	store.Close()
 	if err != nil {
 		return err
@@ -82,12 +86,12 @@ mailtrail demo is running.
 
 Try (mail is captured within seconds):
   curl -s -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/v1/customers?q=Pacifico'
-  curl -s -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/v1/customers/1/timeline?limit=5'
+  curl -s -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/v1/customers/%[3]d/timeline?limit=5'
   curl -s -G -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/v1/search' --data-urlencode 'q=quotation LED panel'
   curl -s -G -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/v1/search' --data-urlencode 'q=报价'
 
 Ctrl-C stops mailtrail and the servers it started.
-`, addr, token)
+`, addr, token, sample)
 	})
 }
 

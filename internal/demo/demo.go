@@ -58,10 +58,8 @@ func Start(log *slog.Logger) (*Server, error) {
 		dir := map[string]string{"amy.chen@lumiway-lighting.com": "amy.chen", "sophia.liu@lumiway-lighting.com": "sophia.liu"}[rep.Email]
 		u := imapmemserver.NewUser(rep.Email, Password)
 		for sub, name := range folderNames[dir] {
-			if name != "INBOX" {
-				if err := u.Create(name, nil); err != nil {
-					return nil, err
-				}
+			if err := u.Create(name, nil); err != nil {
+				return nil, err
 			}
 			files, err := fs.Glob(data, path.Join("data", dir, sub, "*.eml"))
 			if err != nil {
