@@ -84,7 +84,7 @@ func (p *Pipeline) Prepare(raw []byte, rep, role string) *Prepared {
 	m := message.Parse(raw)
 	pr := &Prepared{rep: strings.ToLower(rep)}
 	pr.rec = timeline.Captured{
-		DedupKey: dedupKey(m), MessageID: m.MessageID, Subject: m.Subject, SentAt: m.Date,
+		DedupKey: dedupKey(m), ContentHash: contentHash(m), MessageID: m.MessageID, Subject: m.Subject, SentAt: m.Date,
 		From: m.From, To: m.To, Cc: m.Cc, Bcc: m.Bcc, InReplyTo: m.InReplyTo, References: m.References,
 		Body: m.Text, Attachments: m.Attachments, Size: len(raw), Malformed: m.Malformed,
 		Problems: m.Problems, Raw: raw,
@@ -228,11 +228,17 @@ func dedupKey(m *message.Message) string {
 	if m.MessageID != "" {
 		return "mid:" + m.MessageID
 	}
+	return "sha256:" + contentHash(m)
+}
+
+// contentHash covers what every copy of one message has in common: date,
+// sender, subject and text; not trace headers, nor a Sent copy's Bcc line.
+func contentHash(m *message.Message) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%d\x00%s\x00", m.Date.Unix(), m.Subject)
 	for _, a := range m.From {
 		fmt.Fprintf(h, "%s\x00", strings.ToLower(a.Email))
 	}
 	h.Write([]byte(m.Text))
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -40,6 +40,10 @@ CREATE TABLE messages (
     -- 'mid:<Message-ID>' or, when there is none, 'sha256:<hash of date,
     -- from, subject and body>' (copies differ in trace headers).
     dedup_key   text NOT NULL UNIQUE,
+    -- Hash of date, from, subject and body: tells a second copy of the same
+    -- message (same hash) from another message that reuses its Message-ID
+    -- (stored apart under 'mid:<id>#<hash>', so that neither is lost).
+    content_hash text NOT NULL DEFAULT '',
     message_id  text,
     subject     text NOT NULL DEFAULT '',
     sent_at     timestamptz,

@@ -13,6 +13,7 @@ import (
 // matched and classified, with its raw bytes.
 type Captured struct {
 	DedupKey    string // see messages.dedup_key
+	ContentHash string // see messages.content_hash
 	MessageID   string // "" when absent
 	Subject     string
 	SentAt      time.Time
@@ -83,20 +84,29 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 	if len(c.Events) > 0 {
 		noise = nil
 	}
-	err := db.QueryRow(ctx, `
-		INSERT INTO messages (dedup_key, message_id, subject, sent_at, from_addrs, to_addrs,
+	var storedHash string
+	save := func(key string) error {
+		return db.QueryRow(ctx, `
+		INSERT INTO messages (dedup_key, content_hash, message_id, subject, sent_at, from_addrs, to_addrs,
 			cc_addrs, bcc_addrs, in_reply_to, refs, body, attachments, size, direction,
 			malformed, problems, noise, noise_rule)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (dedup_key) DO UPDATE SET
-			bcc_addrs = CASE WHEN messages.bcc_addrs = '[]'::jsonb THEN EXCLUDED.bcc_addrs ELSE messages.bcc_addrs END,
-			noise = CASE WHEN EXCLUDED.noise IS NULL THEN NULL ELSE messages.noise END,
-			noise_rule = CASE WHEN EXCLUDED.noise IS NULL THEN '' ELSE messages.noise_rule END
-		RETURNING id, (xmax = 0)`,
-		c.DedupKey, nullable(c.MessageID), c.Subject, sentAt, js(c.From), js(c.To),
-		js(c.Cc), js(c.Bcc), nonNil(c.InReplyTo), nonNil(c.References), c.Body, js(c.Attachments), c.Size,
-		nullable(c.Direction), c.Malformed, nonNil(c.Problems), noise, c.NoiseRule,
-	).Scan(&r.MessageID, &r.Inserted)
+			bcc_addrs = CASE WHEN messages.content_hash <> EXCLUDED.content_hash OR messages.bcc_addrs <> '[]'::jsonb
+				THEN messages.bcc_addrs ELSE EXCLUDED.bcc_addrs END,
+			noise = CASE WHEN messages.content_hash = EXCLUDED.content_hash AND EXCLUDED.noise IS NULL THEN NULL ELSE messages.noise END,
+			noise_rule = CASE WHEN messages.content_hash = EXCLUDED.content_hash AND EXCLUDED.noise IS NULL THEN '' ELSE messages.noise_rule END
+		RETURNING id, (xmax = 0), content_hash`,
+			key, c.ContentHash, nullable(c.MessageID), c.Subject, sentAt, js(c.From), js(c.To),
+			js(c.Cc), js(c.Bcc), nonNil(c.InReplyTo), nonNil(c.References), c.Body, js(c.Attachments), c.Size,
+			nullable(c.Direction), c.Malformed, nonNil(c.Problems), noise, c.NoiseRule,
+		).Scan(&r.MessageID, &r.Inserted, &storedHash)
+	}
+	err := save(c.DedupKey)
+	if err == nil && !r.Inserted && storedHash != c.ContentHash && c.ContentHash != "" {
+		// Another message reuses this Message-ID: keep it apart, never drop it.
+		err = save(c.DedupKey + "#" + c.ContentHash)
+	}
 	if err != nil {
 		return r, fmt.Errorf("save message %s: %w", c.DedupKey, err)
 	}

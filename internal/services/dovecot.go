@@ -1,0 +1,279 @@
+package services
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+// Dovecot is a running Dovecot IMAP server on 127.0.0.1 that accepts any
+// username with one shared password and keeps each user's mail in a
+// Maildir under Dir/mail. Every user sees the special-use folders Sent and
+// 已发送 (both \Sent, RFC 6154), Drafts, Junk and Trash.
+type Dovecot struct {
+	Dir      string // service directory: config, logs, sockets, mail
+	Addr     string // plaintext IMAP (STARTTLS offered), host:port
+	TLSAddr  string // implicit-TLS IMAP (RFC 8314), host:port
+	Password string // for every user; kept in Dir/password across runs
+	CertPEM  []byte // self-signed certificate served on both ports
+
+	conf string
+	proc *proc
+}
+
+// StartDovecot runs Dovecot with its configuration and data under dir,
+// reusing mail and certificate from an earlier run, and waits for the IMAP
+// greeting. As root, mail is owned by an unprivileged user (see
+// serverAccount) and Dovecot's internal processes run as the Debian
+// package's dovecot/dovenull users. ctx bounds start-up only.
+func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, error) {
+	log = discardIfNil(log)
+	begin := time.Now()
+	bin, err := findBinary("dovecot", "/usr/sbin/dovecot")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := findBinary("doveadm", "/usr/bin/doveadm"); err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	// The path goes into dovecot.conf unquoted, and Dovecot's unix sockets
+	// live under it (sun_path holds 108 bytes).
+	if strings.ContainsAny(dir, " \t\n\"'#{}$%<") || len(dir) > 70 {
+		return nil, fmt.Errorf("dovecot dir %q: use a path of at most 70 characters without spaces or config metacharacters", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	acct, err := serverAccount()
+	if err != nil {
+		return nil, err
+	}
+	if err := handOver(filepath.Join(dir, "mail"), acct); err != nil {
+		return nil, fmt.Errorf("dovecot mail dir: %w", err)
+	}
+	pass, err := readOrCreate(filepath.Join(dir, "password"), 12)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := loopbackCert(filepath.Join(dir, "tls"))
+	if err != nil {
+		return nil, fmt.Errorf("dovecot certificate: %w", err)
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken before dovecot binds it
+		d := &Dovecot{Dir: dir, Password: pass, CertPEM: cert, conf: filepath.Join(dir, "dovecot.conf")}
+		if err := d.writeConfig(acct); err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "-F", "-c", d.conf)
+		cmd.Dir = dir
+		if d.proc, err = startProc("dovecot", cmd, filepath.Join(dir, "dovecot.log"), nil); err != nil {
+			return nil, err
+		}
+		if lastErr = d.proc.waitReady(ctx, d.ready); lastErr == nil {
+			log.Info("dovecot started", "dir", dir, "addr", d.Addr, "tls_addr", d.TLSAddr, "took", time.Since(begin).Round(time.Millisecond))
+			return d, nil
+		}
+		d.proc.kill()
+		if !portInUse(lastErr) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// Stop sends SIGTERM to the master and all its children at once and waits
+// for the master, which reaps the children before it exits. (Signalled
+// alone, the master takes 1 to 6 s to wind its children down.) Mail stays
+// in Dir/mail.
+func (d *Dovecot) Stop() error {
+	return d.proc.terminate(syscall.SIGTERM, 15*time.Second, true)
+}
+
+// Doveadm runs doveadm against this instance's configuration and returns
+// its standard output, e.g. Doveadm("mailbox", "update", "--uid-validity",
+// "7", "-u", "alice", "Sent").
+func (d *Dovecot) Doveadm(args ...string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command("/usr/bin/doveadm", append([]string{"-c", d.conf}, args...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("doveadm %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// Maildir returns the root of user's Maildir (LAYOUT=fs: folder F is in
+// Maildir/F, INBOX is the root itself), for tests that drop raw files in.
+// Files written there must be readable by the server's mail user.
+func (d *Dovecot) Maildir(user string) string {
+	return filepath.Join(d.Dir, "mail", user, "Maildir")
+}
+
+// TLSConfig returns a client configuration that trusts CertPEM and
+// verifies it for 127.0.0.1.
+func (d *Dovecot) TLSConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(d.CertPEM)
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// ready succeeds once the plaintext port greets (RFC 9051 7.1.1) and the
+// TLS port accepts connections.
+func (d *Dovecot) ready(ctx context.Context) error {
+	var dialer net.Dialer
+	c, err := dialer.DialContext(ctx, "tcp", d.Addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read greeting: %w", err)
+	}
+	if !strings.HasPrefix(line, "* OK") {
+		return fmt.Errorf("unexpected greeting %q", line)
+	}
+	t, err := dialer.DialContext(ctx, "tcp", d.TLSAddr)
+	if err != nil {
+		return err
+	}
+	return t.Close()
+}
+
+func (d *Dovecot) writeConfig(acct account) error {
+	plain, err := freePort()
+	if err != nil {
+		return err
+	}
+	implicit, err := freePort()
+	if err != nil {
+		return err
+	}
+	d.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(plain))
+	d.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(implicit))
+
+	v := dovecotVars{Dir: d.Dir, Password: d.Password, PlainPort: plain, TLSPort: implicit}
+	if os.Geteuid() == 0 {
+		v.MailUID, v.MailGID = strconv.Itoa(acct.UID), strconv.Itoa(acct.GID)
+		v.Internal, v.Login = firstAccount("dovecot", acct), firstAccount("dovenull", acct)
+	} else {
+		// Unprivileged Dovecot cannot switch users: every process runs as us.
+		v.Internal, v.Login = acct, acct
+	}
+	var buf bytes.Buffer
+	if err := dovecotConf.Execute(&buf, v); err != nil {
+		return err
+	}
+	return os.WriteFile(d.conf, buf.Bytes(), 0o600) // holds the password
+}
+
+// firstAccount returns the system user name if it exists, else fallback.
+func firstAccount(name string, fallback account) account {
+	if a, err := lookupAccount(name); err == nil {
+		return a
+	}
+	return fallback
+}
+
+type dovecotVars struct {
+	Dir, Password      string
+	PlainPort, TLSPort int
+	MailUID, MailGID   string // empty when not root
+	Internal, Login    account
+}
+
+// dovecotConf is a complete configuration: nothing is read from /etc, so
+// the system's Dovecot (if any) neither interferes nor is needed.
+var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Written by mailtrail internal/services on every start; edits are lost.
+base_dir = {{.Dir}}/run
+state_dir = {{.Dir}}/state
+log_path = {{.Dir}}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{{.Dir}}/tls/cert.pem
+ssl_key = <{{.Dir}}/tls/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+first_valid_uid = 1
+default_internal_user = {{.Internal.Name}}
+default_internal_group = {{.Internal.Group}}
+default_login_user = {{.Login.Name}}
+{{- if .MailUID}}
+mail_uid = {{.MailUID}}
+mail_gid = {{.MailGID}}
+{{- end}}
+# LAYOUT=fs: folder names may contain dots, like on most real servers.
+mail_location = maildir:~/Maildir:LAYOUT=fs
+
+passdb {
+  driver = static
+  args = password={{.Password}}
+}
+userdb {
+  driver = static
+  args = home={{.Dir}}/mail/%u
+}
+
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = {{.PlainPort}}
+  }
+  inet_listener imaps {
+    port = {{.TLSPort}}
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+protocol imap {
+  # Tests and benchmarks open many sessions per user from one address.
+  mail_max_userip_connections = 1000
+}
+
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox 已发送 {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = subscribe
+  }
+}
+`))
