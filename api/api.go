@@ -72,18 +72,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		found := false
-		for h := range s.tokens {
+		var who Principal
+		for h, name := range s.tokens {
 			if subtle.ConstantTimeCompare(h[:], sum[:]) == 1 {
-				found = true
+				who = Principal{Name: name, Role: RoleAdmin}
 			}
 		}
-		if !found {
+		if who.Role == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mailtrail", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "unknown bearer token")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), who)))
 	})
 }
 
