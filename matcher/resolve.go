@@ -1,0 +1,174 @@
+package matcher
+
+import (
+	"strings"
+)
+
+// Resolve classifies one address. The order is the corpus' precedence:
+//
+//  1. Internal: our domains (and subdomains) or a rep's address.
+//  2. Supplier by exact address.
+//  3. Robot: no-reply, mailer-daemon, postmaster, notification senders,
+//     even on a customer's domain (a bounce from mx.customer.com is not the
+//     customer writing).
+//  4. Customer by exact contact address (lowest ID if listed twice).
+//  5. Supplier by domain.
+//  6. Customer by domain: equal or subdomain on a label boundary, the most
+//     specific entry first; never for free-mail domains. Role addresses
+//     (info@, sales@) of a customer domain are that customer's.
+//  7. Otherwise a new buyer, NewEmail on free-mail or NewDomain, unless the
+//     domain is a look-alike of a customer's or ours, or the display name
+//     imitates a customer: then Suspicious.
+//
+// a.Name is used only for step 7's impersonation checks; it never makes a
+// match. An address that does not normalise is Invalid.
+func (m *Matcher) Resolve(a Addr) Resolution {
+	r := m.resolveAddr(a.Email)
+	if r.Class == ClassNewDomain || r.Class == ClassNewEmail {
+		m.suspect(&r, a.Name)
+	}
+	return r
+}
+
+// resolveAddr is Resolve without the display-name checks.
+func (m *Matcher) resolveAddr(email string) Resolution {
+	email, ok := Normalize(email)
+	if !ok {
+		return Resolution{}
+	}
+	local, dom := splitAddr(email)
+	r := Resolution{Email: email, Domain: dom}
+
+	// One walk up the parent domains collects what each rule needs: ours
+	// anywhere, the most specific supplier and customer entries, free-mail.
+	own, free := false, false
+	sup, cust := int32(-1), int32(-1)
+	var custDom string
+	parents(dom, func(d string) bool {
+		e, ok := m.domains[d]
+		if !ok {
+			return false
+		}
+		own = own || e.own
+		free = free || e.free
+		if sup < 0 {
+			sup = e.sup
+		}
+		if cust < 0 && e.cust >= 0 {
+			cust, custDom = e.cust, d
+		}
+		return false
+	})
+
+	v, exact := m.emails.get(email)
+	switch {
+	case own || exact && v == repMark:
+		r.Class = ClassInternal
+	case exact && v <= supplierMark:
+		r.Class, r.SupplierName = ClassSupplier, m.suppliers[supplierMark-v]
+	case isRobot(local):
+		r.Class = ClassRobot
+	case exact && v >= 0:
+		r.Class, r.Via, r.CustomerID = ClassCustomer, ViaEmail, m.cust[v].ID
+	case sup >= 0:
+		r.Class, r.SupplierName = ClassSupplier, m.suppliers[sup]
+	case free:
+		r.Class, r.NewKey = ClassNewEmail, email
+	case cust >= 0:
+		r.Class, r.Via, r.CustomerID, r.MatchedDomain = ClassCustomer, ViaDomain, m.cust[cust].ID, custDom
+	default:
+		r.Class = ClassNewDomain
+		r.NewKey, _ = registrable(dom)
+	}
+	return r
+}
+
+// suspect turns a new buyer into Suspicious when its domain is a look-alike
+// or its display name imitates someone; it adds the SameNameOtherSuffix
+// hint to a NewDomain that shares a customer's label.
+func (m *Matcher) suspect(r *Resolution, name string) {
+	if r.Class == ClassNewDomain {
+		if hit, same, ok := m.looks.check(r.Domain); ok {
+			switch {
+			case hit.cust < 0:
+				r.Class, r.Suspicion, r.ImitatesUs = ClassSuspicious, LookAlikeOwnDomain, true
+				r.Detail = "domain " + r.NewKey + " looks like our " + hit.regdom
+				return
+			case !same:
+				r.Class, r.Suspicion, r.Imitated = ClassSuspicious, LookAlikeDomain, m.cust[hit.cust].ID
+				r.Detail = "domain " + r.NewKey + " looks like " + hit.regdom + " of " + m.cust[hit.cust].Name
+				return
+			default:
+				r.Suspicion, r.Imitated = SameNameOtherSuffix, m.cust[hit.cust].ID
+				r.Detail = "same name as " + hit.regdom + " of " + m.cust[hit.cust].Name + " under another suffix"
+			}
+		}
+	}
+	if name == "" {
+		return
+	}
+	if other, ok := m.addressInName(name, r.Email); ok {
+		r.Class, r.Suspicion = ClassSuspicious, NameShowsOtherAddress
+		r.Imitated, r.ImitatesUs = other.CustomerID, other.Class == ClassInternal
+		r.Detail = "display name shows " + other.Email + " but the address is " + r.Email
+		return
+	}
+	if ci, contact, ok := m.names.find(name); ok {
+		c := m.cust[ci]
+		r.Class, r.Imitated = ClassSuspicious, c.ID
+		if contact {
+			r.Suspicion = NameImitatesContact
+			r.Detail = "display name is a contact of " + c.Name + " but " + r.Domain + " is not theirs"
+		} else {
+			r.Suspicion = NameImitatesCompany
+			r.Detail = "display name names " + c.Name + " but " + r.Domain + " is not theirs"
+		}
+	}
+}
+
+// addressInName finds an address written inside a display name that is not
+// the real address and belongs to a customer or to us.
+func (m *Matcher) addressInName(name, real string) (Resolution, bool) {
+	if !strings.ContainsAny(name, "@＠") {
+		return Resolution{}, false
+	}
+	for _, f := range strings.FieldsFunc(name, func(r rune) bool {
+		return r == ' ' || r == '<' || r == '>' || r == '"' || r == '\'' || r == '(' || r == ')' || r == ',' || r == ';' || r == '[' || r == ']'
+	}) {
+		if !strings.ContainsAny(f, "@＠") {
+			continue
+		}
+		o := m.resolveAddr(f)
+		if o.Email != "" && o.Email != real && (o.Class == ClassCustomer || o.Class == ClassInternal) {
+			return o, true
+		}
+	}
+	return Resolution{}, false
+}
+
+// robotMarks are substrings of a local part (separators removed) that mark
+// an automated sender. Role addresses such as info@ or sales@ are people.
+var robotMarks = []string{
+	"noreply", "donotreply", "mailerdaemon", "postmaster", "notification", "notify", "bounce",
+	"noresponder", "naoresponda", "noresponda", "nepasrepondre", "nichtantworten",
+	"microsoftexchange", // Exchange NDRs: MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@
+}
+
+func isRobot(local string) bool {
+	var buf [64]byte
+	b := buf[:0]
+	for i := 0; i < len(local); i++ {
+		switch c := local[i]; c {
+		case '-', '_', '.', '+', '=':
+		default:
+			b = append(b, c)
+		}
+	}
+	s := string(b) // on the stack for short local parts: it does not escape
+	for _, mark := range robotMarks {
+		if strings.Contains(s, mark) {
+			return true
+		}
+	}
+	return false
+}
