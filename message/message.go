@@ -16,10 +16,17 @@ type Address struct {
 }
 
 // Attachment describes one attached part; the bytes stay in the raw message.
+// Filename is decoded (RFC 2231, RFC 2047) and stripped of any path; it is
+// "" when the part names none. ContentType is the lower-case media type
+// ("application/octet-stream" when the part declares none). Size is the
+// decoded size in bytes. Inline is set for parts shown inside the body
+// (Content-Disposition: inline, or a Content-ID without a disposition, as
+// for images in multipart/related): usually logos and signatures.
 type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
 	Size        int    `json:"size"`
+	Inline      bool   `json:"inline,omitempty"`
 }
 
 // Message is a parsed message. Raw is not kept here: the caller owns it.

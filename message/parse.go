@@ -1,0 +1,198 @@
+package message
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxParseSize is the default limit of Parse: a larger message is parsed
+// for its headers only (the caller stores the raw bytes anyway). enmime
+// holds every part in memory, decoded, so the limit bounds memory too.
+const MaxParseSize = 25 << 20
+
+// Limits beyond real mail (see also guard.go).
+const (
+	maxEmbedDepth = 3  // message/rfc822 inside message/rfc822 parsed in full
+	maxForwards   = 50 // Forwarded entries kept
+	maxProblems   = 50 // Problems kept
+)
+
+// Parse parses a raw RFC 5322 message of at most MaxParseSize bytes. It
+// never returns nil and never panics: whatever fails is described in
+// Problems and sets Malformed, and everything that could be decoded is
+// filled in. Strings in the result are always valid UTF-8.
+func Parse(raw []byte) *Message {
+	return ParseLimit(raw, MaxParseSize)
+}
+
+// ParseLimit is Parse with another size limit; limit <= 0 means
+// MaxParseSize. A message larger than limit is parsed for its headers only
+// and gets a Problem saying so.
+func ParseLimit(raw []byte, limit int) *Message {
+	if limit <= 0 {
+		limit = MaxParseSize
+	}
+	return parse(raw, limit, 0, false)
+}
+
+// parse does the work for a message at the given message/rfc822 depth.
+// headersOnly skips the body (for embedded messages beyond the depth limit
+// and text/rfc822-headers parts).
+func parse(raw []byte, limit, depth int, headersOnly bool) (m *Message) {
+	m = &Message{Header: map[string]string{}}
+	defer func() {
+		if r := recover(); r != nil {
+			// A last resort: every known failure is handled where it
+			// happens. The stack is kept for the operator's bug report.
+			stack := string(debug.Stack())
+			if i := strings.Index(stack, "\npanic("); i >= 0 {
+				stack = stack[i+1:] // from the panic to the faulting frame
+			}
+			if len(stack) > 1500 {
+				stack = stack[:1500]
+			}
+			m.problem("internal error (panic): %v\n%s", r, stack)
+		}
+		m.finish()
+	}()
+
+	hdr, body := splitHeader(raw)
+	fields, probs := parseFields(hdr)
+	m.addProblems("header", probs)
+	hint := m.fillHeader(fields, raw)
+
+	switch {
+	case headersOnly:
+		return m
+	case len(raw) > limit:
+		m.problem("message of %d bytes exceeds the parse limit of %d bytes: headers only", len(raw), limit)
+		return m
+	}
+	if len(hdr) == 0 && len(body) == 0 {
+		m.problem("empty message")
+		return m
+	}
+	m.parseBody(raw, limit, depth, hint)
+	return m
+}
+
+// problem records one Problem (bounded in number).
+func (m *Message) problem(format string, args ...any) {
+	if len(m.Problems) == maxProblems {
+		m.Problems = append(m.Problems, "more problems omitted")
+	}
+	if len(m.Problems) > maxProblems {
+		return
+	}
+	m.Problems = append(m.Problems, fmt.Sprintf(format, args...))
+}
+
+func (m *Message) addProblems(where string, probs []string) {
+	for _, p := range probs {
+		m.problem("%s: %s", where, p)
+	}
+}
+
+// finish enforces the invariants: Malformed exactly when there are
+// Problems, and every string valid UTF-8.
+func (m *Message) finish() {
+	m.Malformed = len(m.Problems) > 0
+	m.Subject = validUTF8(m.Subject)
+	m.Text = validUTF8(m.Text)
+	m.NewText = validUTF8(m.NewText)
+	for i := range m.Problems {
+		m.Problems[i] = validUTF8(m.Problems[i])
+	}
+}
+
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// fillHeader sets the header-derived fields.
+func (m *Message) fillHeader(fields []field, raw []byte) (hint string) {
+	for _, f := range fields {
+		if !utf8.ValidString(f.value) {
+			hint = charsetHint(fields, raw)
+			break
+		}
+	}
+	decodeHeaderBytes := func(s string) string { return decodeRawHeader(s, hint) }
+	for _, f := range fields {
+		if keptHeaders[f.name] {
+			if _, seen := m.Header[f.name]; !seen {
+				m.Header[f.name] = decodeHeaderBytes(f.value)
+			}
+		}
+	}
+	if v, ok := firstValue(fields, "Message-Id"); ok {
+		m.MessageID = parseMsgID(decodeHeaderBytes(v))
+	}
+	for _, v := range fieldValues(fields, "In-Reply-To") {
+		m.InReplyTo = append(m.InReplyTo, parseMsgIDList(decodeHeaderBytes(v))...)
+	}
+	for _, v := range fieldValues(fields, "References") {
+		m.References = append(m.References, parseMsgIDList(decodeHeaderBytes(v))...)
+	}
+	if v, ok := firstValue(fields, "Date"); ok {
+		m.Date = parseDate(decodeHeaderBytes(v))
+		if m.Date.IsZero() {
+			m.problem("date: cannot parse %s", quoteShort(v))
+		}
+	}
+	if v, ok := firstValue(fields, "Subject"); ok {
+		s, probs := decodeWords(decodeHeaderBytes(v))
+		m.Subject = cleanSubject(s)
+		m.addProblems("subject", probs)
+	}
+	for _, h := range []struct {
+		name string
+		dst  *[]Address
+	}{
+		{"From", &m.From}, {"Sender", &m.Sender}, {"Reply-To", &m.ReplyTo},
+		{"To", &m.To}, {"Cc", &m.Cc}, {"Bcc", &m.Bcc},
+	} {
+		for _, v := range fieldValues(fields, h.name) {
+			addrs, bad, probs := parseAddressList(decodeHeaderBytes(v))
+			*h.dst = append(*h.dst, addrs...)
+			m.addProblems(strings.ToLower(h.name), probs)
+			_ = bad // each bad entry already produced a problem
+		}
+	}
+	ct := "text/plain" // RFC 2045 5.2
+	if v, ok := firstValue(fields, "Content-Type"); ok {
+		if mt := parseMediaParams(decodeHeaderBytes(v)).value; strings.Contains(mt, "/") {
+			ct = mt
+		}
+	}
+	m.ContentType = ct
+	return hint
+}
+
+// cleanSubject folds the white space of an unfolded subject (tabs, the
+// line breaks some encoded-words contain) into single spaces.
+func cleanSubject(s string) string {
+	if !strings.ContainsAny(s, "\t\r\n") && !strings.Contains(s, "  ") {
+		return strings.TrimSpace(s)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// HeaderValue returns the kept header value for name in any letter case
+// ("list-id", "LIST-ID"), or "" when the message has none.
+func (m *Message) HeaderValue(name string) string {
+	if v, ok := m.Header[name]; ok {
+		return v
+	}
+	for k, v := range m.Header {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
