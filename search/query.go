@@ -26,22 +26,22 @@ const MaxLimit = 200
 
 // Hit is one event found by Search.
 type Hit struct {
-	EventID      int64
-	CustomerID   int64
-	CustomerName string
-	Kind         string // inquiry, quote or email
-	Direction    string // in or out
-	Rep          string
-	Subject      string
-	From         string // display form, `Name <addr>, ...`
+	EventID      int64  `json:"event_id"`
+	CustomerID   int64  `json:"customer_id"`
+	CustomerName string `json:"customer_name"`
+	Kind         string `json:"kind"`      // inquiry, quote or email
+	Direction    string `json:"direction"` // in or out
+	Rep          string `json:"rep"`
+	Subject      string `json:"subject"`
+	From         string `json:"from"` // display form, `Name <addr>, ...`
 	// Snippet is about 30 words from the first KB of the body, around
 	// the best match there, as HTML: the text is escaped and matched words
 	// are wrapped in <mark>...</mark>, so it can be shown as is. A match
 	// further down the body is found but not shown: the snippet is then
 	// the body's first words. It falls back to the escaped subject when
 	// the body is empty.
-	Snippet    string
-	OccurredAt time.Time
+	Snippet    string    `json:"snippet"`
+	OccurredAt time.Time `json:"occurred_at"`
 }
 
 // Highlight tags asked of Meilisearch: private-use characters that
