@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 	"github.com/jhillyerd/enmime/v2/mediatype"
@@ -67,10 +68,14 @@ func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
 		m.textFallback(body)
 		return
 	}
+	prepared, closed, unclosed := prepareMIME(raw)
+	if unclosed > 0 {
+		m.problem("%d multipart boundaries never closed (truncated message?)", unclosed)
+	}
 	exceeded := false
-	root, err := newMIMEParser(multipartBudget(len(raw)), &exceeded).ReadParts(bytes.NewReader(raw))
+	root, err := newMIMEParser(len(raw), closed, &exceeded).ReadParts(bytes.NewReader(prepared))
 	if exceeded {
-		m.problem("MIME structure too deep (more than %d multiparts for %d bytes): the rest kept as data", multipartBudget(len(raw)), len(raw))
+		m.problem("MIME structure too deep for its size (%d bytes): inner multiparts kept as data", len(raw))
 	}
 	if err != nil || root == nil {
 		m.problem("mime: %v", err)
@@ -86,7 +91,7 @@ func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
 			parts = append(parts, t)
 		}
 	}
-	m.Text = strings.Join(parts, "\n\n")
+	m.Text = m.capText(strings.Join(parts, "\n\n"))
 	m.NewText = newText(m.Text)
 	m.Attachments = w.atts
 	m.Forwarded = w.fwds
@@ -101,9 +106,35 @@ func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
 // textFallback reads the whole body as text when the MIME structure could
 // not be used, so that search still has the words.
 func (m *Message) textFallback(body []byte) {
-	text, _ := decodeText(body, "")
-	m.Text = normalizeText(text)
+	m.Text = m.capText(bodyAsText(body))
 	m.NewText = newText(m.Text)
+}
+
+// bodyAsText decodes raw body bytes (at most twice maxTextSize) with the
+// guesses of an undeclared charset.
+func bodyAsText(body []byte) string {
+	if len(body) > 2*maxTextSize {
+		body = body[:2*maxTextSize]
+	}
+	text, _ := decodeText(body, "")
+	return normalizeText(text)
+}
+
+// capText cuts a text longer than maxTextSize at a line end (or a rune
+// boundary) and says so.
+func (m *Message) capText(s string) string {
+	if len(s) <= maxTextSize {
+		return s
+	}
+	m.problem("text of %d bytes truncated to %d", len(s), maxTextSize)
+	cut := maxTextSize
+	if nl := strings.LastIndexByte(s[:cut], '\n'); nl > maxTextSize/2 {
+		cut = nl
+	}
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // walk returns the body texts of p in order and records its attachments
@@ -143,8 +174,7 @@ func (w *walker) walkMultipart(p *enmime.Part, ct string) []bodyText {
 			return []bodyText{w.text(p, false)}
 		}
 		if p.Parent == nil && len(w.body) > 0 {
-			text, _ := decodeText(w.body, "")
-			return []bodyText{{text: normalizeText(text)}}
+			return []bodyText{{text: bodyAsText(w.body)}}
 		}
 		return nil
 	}
@@ -224,7 +254,17 @@ func (w *walker) text(p *enmime.Part, isHTML bool) bodyText {
 	if cs == "" && isHTML {
 		cs = htmlCharset(p.Content)
 	}
-	s, problem := decodeText(p.Content, cs)
+	content := p.Content
+	if len(content) > 2*maxTextSize {
+		// Text is capped at maxTextSize anyway: decode no more than
+		// twice that (HTML markup and all), cut at a line end.
+		content = content[:2*maxTextSize]
+		if nl := bytes.LastIndexByte(content, '\n'); nl > maxTextSize {
+			content = content[:nl]
+		}
+		w.m.problem("part %s: text part of %d bytes: only the first %d read", partID(p), len(p.Content), len(content))
+	}
+	s, problem := decodeText(content, cs)
 	if problem != "" {
 		w.m.problem("part %s: %s", partID(p), problem)
 	}

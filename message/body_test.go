@@ -307,6 +307,34 @@ func TestLimits(t *testing.T) {
 		t.Errorf("deep nesting took %v", d)
 	}
 
+	// Nested multiparts never closed (a truncated message): closed by
+	// prepareMIME, flagged, fast.
+	b.Reset()
+	b.WriteString("Subject: truncated\r\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nhello\r\n")
+	start = time.Now()
+	if m := Parse([]byte(b.String())); m.Text != "hello" || !strings.Contains(strings.Join(m.Problems, "|"), "never closed") {
+		t.Errorf("truncated: Text=%q Problems=%q", m.Text, m.Problems)
+	}
+	// The same crafted to hide from prepareMIME: an RFC 2047-encoded
+	// parameter name (enmime decodes it) and mid-line delimiters. The
+	// unclosed-multipart budget keeps enmime's doubling per level small.
+	b.Reset()
+	b.WriteString("Subject: crafted\r\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; =?utf-8?Q?boundary?==b%d\r\n\r\nx--b%d \r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nhello\r\n")
+	if m := Parse([]byte(b.String())); !strings.Contains(strings.Join(m.Problems, "|"), "too deep") {
+		t.Errorf("crafted: Problems=%q", m.Problems)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("unclosed nesting took %v", d)
+	}
+
 	// Millions of tiny parts.
 	raw = []byte("Subject: parts\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" + strings.Repeat("--x\r\n\r\na\r\n", 500000))
 	if m := Parse(raw); !strings.Contains(strings.Join(m.Problems, "|"), "MIME structure too large") {

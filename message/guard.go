@@ -8,31 +8,42 @@ import (
 	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
-// enmime's cost grows with the MIME structure, not only the size:
+// enmime's cost grows with the MIME structure, not only with the size
+// (all measured here):
 //
 //   - its boundary reader copies each byte once per enclosing multipart,
-//     byte by byte, so nesting costs depth × size: 10,000 levels in 0.7 MB
-//     took 94 s and 392 MB (measured);
+//     byte by byte, so nesting costs depth × size: 10,000 closed levels in
+//     0.7 MB took 94 s and 392 MB;
+//   - nested multiparts that are never closed (a truncated message) cost
+//     about twice as much per level: 18 levels in 1 KB took 0.3 to 0.6 s,
+//     30 levels would take hours;
 //   - every part costs a 4 KB bufio.Reader and a header map, so 25 MB of
 //     "--x" lines would make millions of parts.
 //
-// Both are bounded without trusting our own reading of the structure,
-// which enmime's leniency (a delimiter found mid-line, an RFC 2047-encoded
-// "boundary" parameter name) would let a crafted message evade:
+// prepareMIME and newMIMEParser bound all three, without trusting our own
+// reading of the structure alone, which enmime's leniency (a delimiter
+// found mid-line, an RFC 2047-encoded "boundary" parameter name) would let
+// a crafted message evade:
 //
 //   - parts: every part but the first of a multipart starts at a line that
 //     begins with "--", so countDashLines bounds the number of parts;
+//   - unclosed multiparts: prepareMIME appends the missing close delimiter
+//     of every declared boundary that opens a part and is never closed,
+//     which also lets enmime end those parts properly;
 //   - nesting: enmime only descends into a part whose Content-Type it
 //     parsed, through our media type callback, as multipart with a
 //     boundary. The callback counts those and, past a budget, reports
-//     application/octet-stream instead, so the rest is kept as data. The
-//     budget allows maxMIMEWork bytes of copying: maxMIMEWork / len(raw)
-//     multiparts, at least minMultiparts and at most maxMultiparts.
+//     application/octet-stream instead, so that the rest is kept as data.
+//     Multiparts whose boundary prepareMIME saw closed share a budget of
+//     maxMIMEWork bytes of copying (maxMIMEWork / len(raw) multiparts,
+//     within [minMultiparts, maxMultiparts]); any other multipart counts
+//     against maxUnclosed, which keeps the doubling small.
 const (
-	maxMIMEParts  = 10000     // lines starting with "--"
-	maxMIMEWork   = 256 << 20 // bytes copied summed over nesting levels
-	minMultiparts = 8
-	maxMultiparts = 500
+	maxMIMEParts  = 10000    // lines starting with "--"
+	maxMIMEWork   = 32 << 20 // bytes copied, summed over nesting levels
+	minMultiparts = 4
+	maxMultiparts = 100
+	maxUnclosed   = 12
 )
 
 // countDashLines counts the lines of raw that start with "--".
@@ -53,17 +64,139 @@ func multipartBudget(n int) int {
 	return min(max(maxMIMEWork/n, minMultiparts), maxMultiparts)
 }
 
-// newMIMEParser returns enmime configured as described at mimeParser
-// options, with a media type callback that stops descending after budget
-// multiparts. *exceeded is set when it did.
-func newMIMEParser(budget int, exceeded *bool) *enmime.Parser {
+// prepareMIME returns raw with close delimiters appended for every
+// declared boundary that opens a part and is never closed, innermost
+// first, the set of boundaries that are closed in the result, and how many
+// were appended. (A boundary that opens no part, such as one declared in
+// the quoted header of a bounce, is left alone.)
+// raw is copied only when something is appended.
+func prepareMIME(raw []byte) ([]byte, map[string]bool, int) {
+	bounds := declaredBoundaries(raw)
+	if len(bounds) == 0 {
+		return raw, nil, 0
+	}
+	opened, present := delimiterLines(raw)
+	closed := make(map[string]bool, len(bounds))
+	var missing []string
+	for _, b := range bounds {
+		switch {
+		case closed[b]:
+		case present[b]:
+			closed[b] = true
+		case opened[b]:
+			// Opened and never closed: a truncated message.
+			closed[b] = true
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return raw, closed, 0
+	}
+	out := make([]byte, 0, len(raw)+len(missing)*80)
+	out = append(out, raw...)
+	for i := len(missing) - 1; i >= 0; i-- {
+		out = append(out, "\r\n--"...)
+		out = append(out, missing[i]...)
+		out = append(out, "--\r\n"...)
+	}
+	return out, closed, len(missing)
+}
+
+// delimiterLines returns the boundaries that open a part in raw (a line
+// "--boundary") and those closed (a line "--boundary--"), trailing white
+// space allowed (RFC 2046 5.1.1).
+func delimiterLines(raw []byte) (opened, closed map[string]bool) {
+	opened, closed = map[string]bool{}, map[string]bool{}
+	for i := 0; i < len(raw); {
+		if raw[i] == '-' && i+1 < len(raw) && raw[i+1] == '-' && (i == 0 || raw[i-1] == '\n') {
+			end := bytes.IndexByte(raw[i:], '\n')
+			if end < 0 {
+				end = len(raw) - i
+			}
+			line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
+			if len(line) <= 202 {
+				opened[string(line)] = true
+				if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
+					closed[string(b)] = true
+				}
+			}
+		}
+		next := bytes.Index(raw[i+1:], []byte("\n--"))
+		if next < 0 {
+			break
+		}
+		i += next + 2
+	}
+	return opened, closed
+}
+
+// declaredBoundaries returns every boundary parameter value in raw, in
+// order, quoted or not, in any letter case of "boundary".
+func declaredBoundaries(raw []byte) []string {
+	var bounds []string
+	for i := 0; i < len(raw); {
+		j := bytes.IndexAny(raw[i:], "bB")
+		if j < 0 {
+			break
+		}
+		i += j
+		if len(raw)-i < len("boundary") || !bytes.EqualFold(raw[i:i+len("boundary")], []byte("boundary")) {
+			i++
+			continue
+		}
+		k := i + len("boundary")
+		i = k
+		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
+			k++
+		}
+		if k >= len(raw) || raw[k] != '=' {
+			continue
+		}
+		k++
+		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
+			k++
+		}
+		var v []byte
+		if k < len(raw) && raw[k] == '"' {
+			e := bytes.IndexByte(raw[k+1:min(len(raw), k+1+200)], '"')
+			if e < 0 {
+				continue
+			}
+			v = raw[k+1 : k+1+e]
+		} else {
+			e := k
+			for e < len(raw) && e-k <= 200 && raw[e] > ' ' && raw[e] != ';' && raw[e] != '"' {
+				e++
+			}
+			v = raw[k:e]
+		}
+		if v = bytes.TrimRight(v, " \t"); len(v) > 0 && len(v) <= 200 {
+			bounds = append(bounds, string(v))
+		}
+	}
+	return bounds
+}
+
+// newMIMEParser returns enmime configured with mimeOptions and a media type
+// callback that stops descending into multiparts past the budgets above.
+// *exceeded is set when it did.
+func newMIMEParser(size int, closed map[string]bool, exceeded *bool) *enmime.Parser {
 	// enmime parses a multipart's Content-Type about twice (its header,
 	// then a text/data check), so the callback counts calls.
-	calls, maxCalls := 0, 2*budget+2
+	var closedCalls, otherCalls int
+	maxClosed, maxOther := 2*multipartBudget(size)+2, 2*maxUnclosed+2
 	parseType := func(v string) (string, map[string]string, []string, error) {
 		mt, params, invalid, err := passThroughCharset(v)
-		if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
-			if calls++; calls > maxCalls {
+		if b := params["boundary"]; b != "" && strings.HasPrefix(mt, "multipart/") {
+			over := false
+			if closed[b] {
+				closedCalls++
+				over = closedCalls > maxClosed
+			} else {
+				otherCalls++
+				over = otherCalls > maxOther
+			}
+			if over {
 				*exceeded = true
 				delete(params, "boundary")
 				mt = "application/octet-stream"
@@ -71,7 +204,8 @@ func newMIMEParser(budget int, exceeded *bool) *enmime.Parser {
 		}
 		return mt, params, invalid, err
 	}
-	return enmime.NewParser(append(mimeOptions[:len(mimeOptions):len(mimeOptions)], enmime.SetCustomParseMediaType(parseType))...)
+	opts := append(mimeOptions[:len(mimeOptions):len(mimeOptions)], enmime.SetCustomParseMediaType(parseType))
+	return enmime.NewParser(opts...)
 }
 
 // passThroughCharset parses a Content-Type or Content-Disposition value

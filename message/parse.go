@@ -14,9 +14,10 @@ const MaxParseSize = 25 << 20
 
 // Limits beyond real mail (see also guard.go).
 const (
-	maxEmbedDepth = 3  // message/rfc822 inside message/rfc822 parsed in full
-	maxForwards   = 50 // Forwarded entries kept
-	maxProblems   = 50 // Problems kept
+	maxEmbedDepth = 3       // message/rfc822 inside message/rfc822 parsed in full
+	maxTextSize   = 4 << 20 // bytes of Text kept: more is not a person's writing
+	maxForwards   = 50      // Forwarded entries kept
+	maxProblems   = 50      // Problems kept
 )
 
 // Parse parses a raw RFC 5322 message of at most MaxParseSize bytes. It

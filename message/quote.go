@@ -52,7 +52,7 @@ func separatorKind(line string) markKind {
 	if t == "" || strings.HasPrefix(t, ">") {
 		return markNone
 	}
-	if !strings.ContainsAny(t[:1], "-_=*") && !strings.HasPrefix(t, "—") && !strings.HasPrefix(t, "–") {
+	if !isRuleEdge(t, strings.HasPrefix) || !isRuleEdge(t, strings.HasSuffix) {
 		// Not a separator; maybe a forward intro, which ends in a colon.
 		if !endsWithColon(t) {
 			return markNone
@@ -74,6 +74,17 @@ func separatorKind(line string) markKind {
 		return markReply
 	}
 	return markNone
+}
+
+// isRuleEdge reports whether t starts (or ends, with strings.HasSuffix)
+// with a character separator lines are drawn with.
+func isRuleEdge(t string, has func(string, string) bool) bool {
+	for _, c := range []string{"-", "_", "=", "*", "—", "–"} {
+		if has(t, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Attribution lines that introduce quoted history, one per client style.
@@ -109,8 +120,17 @@ func isAttribution(s string) bool {
 	return false
 }
 
-// Attribution starts that may wrap onto the next lines.
-var attributionStartRe = regexp.MustCompile(`(?i)^(on|el|am|le|em|il|op)\s|^(在|于|於)`)
+// attributionStart reports the starts of attributions that may wrap onto
+// the next lines: "On", "El", "Am", "Le", "Em", "Il", "Op", "在", "于", "於".
+func attributionStart(t string) bool {
+	if len(t) >= 3 && (t[2] == ' ' || t[2] == '\t') {
+		switch strings.ToLower(t[:2]) {
+		case "on", "el", "am", "le", "em", "il", "op":
+			return true
+		}
+	}
+	return strings.HasPrefix(t, "在") || strings.HasPrefix(t, "于") || strings.HasPrefix(t, "於")
+}
 
 // attributionAt reports whether an attribution starts at lines[i],
 // possibly wrapped over up to three lines.
@@ -123,7 +143,7 @@ func attributionAt(lines []string, i int) bool {
 	if endsWithColon(t) && isAttribution(t) {
 		return true
 	}
-	if !attributionStartRe.MatchString(t) {
+	if !attributionStart(t) {
 		return false
 	}
 	joined := t
