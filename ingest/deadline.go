@@ -1,0 +1,51 @@
+package ingest
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// deadlineConn gives every read and write a deadline, because go-imap's
+// client takes no context: a server that stops answering would otherwise
+// block a command forever. The client's reader goroutine always sits in a
+// Read, so an expired deadline means the server went silent, or that the
+// connection was left quiet longer than the deadline (between polls, or
+// while idling): extend sets a longer deadline for those waits.
+//
+// It also counts round trips: a read that returns data after a write was
+// made is the server answering, however many commands were pipelined.
+type deadlineConn struct {
+	net.Conn
+	timeout    atomic.Int64 // nanoseconds
+	wrote      atomic.Bool
+	roundTrips *atomic.Int64
+}
+
+func newDeadlineConn(c net.Conn, timeout time.Duration, roundTrips *atomic.Int64) *deadlineConn {
+	d := &deadlineConn{Conn: c, roundTrips: roundTrips}
+	d.timeout.Store(int64(timeout))
+	return d
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load())))
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.wrote.Swap(false) && c.roundTrips != nil {
+		c.roundTrips.Add(1)
+	}
+	return n, err
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(c.timeout.Load())))
+	c.wrote.Store(true)
+	return c.Conn.Write(p)
+}
+
+// setTimeout changes the deadline of every read and write from now on,
+// including the read in progress.
+func (c *deadlineConn) setTimeout(d time.Duration) {
+	c.timeout.Store(int64(d))
+	c.Conn.SetReadDeadline(time.Now().Add(d))
+}
