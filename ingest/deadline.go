@@ -20,6 +20,9 @@ type deadlineConn struct {
 	timeout    atomic.Int64 // nanoseconds
 	wrote      atomic.Bool
 	roundTrips *atomic.Int64
+	// timedOut keeps the first timeout: go-imap's decoder reads again
+	// after an error, and each read would wait the whole timeout anew.
+	timedOut atomic.Pointer[error]
 }
 
 func newDeadlineConn(c net.Conn, timeout time.Duration, roundTrips *atomic.Int64) *deadlineConn {
@@ -29,10 +32,16 @@ func newDeadlineConn(c net.Conn, timeout time.Duration, roundTrips *atomic.Int64
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
+	if err := c.timedOut.Load(); err != nil {
+		return 0, *err
+	}
 	c.Conn.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load())))
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.wrote.Swap(false) && c.roundTrips != nil {
 		c.roundTrips.Add(1)
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		c.timedOut.CompareAndSwap(nil, &err)
 	}
 	return n, err
 }
