@@ -27,14 +27,14 @@ type memServer struct {
 	mem                  *imapmemserver.User
 
 	mu       sync.Mutex
-	loginErr error               // answered to every login when set
-	drop     map[imap.UID]int    // left out of that many body FETCH answers
-	hidden   map[imap.UID]bool   // expunged, as far as FETCH and SEARCH tell
-	tokens   map[string]bool     // accepted OAuth access tokens
-	logins   int                 // successful logins
-	conns    int                 // connections
-	fetches  []string            // body sections asked for, "UIDSET SECTION"
-	listSt   bool                // advertise LIST-STATUS
+	loginErr error             // answered to every login when set
+	drop     map[imap.UID]int  // left out of that many body FETCH answers
+	hidden   map[imap.UID]bool // expunged, as far as FETCH and SEARCH tell
+	tokens   map[string]bool   // accepted OAuth access tokens
+	logins   int               // successful logins
+	conns    int               // connections
+	fetches  []string          // body sections asked for, "UIDSET SECTION"
+	listSt   bool              // advertise LIST-STATUS
 }
 
 func newMemServer(t *testing.T) *memServer {
