@@ -34,7 +34,8 @@ type memServer struct {
 	logins   int               // successful logins
 	conns    int               // connections
 	fetches  []string          // body sections asked for, "UIDSET SECTION"
-	listSt   bool              // advertise LIST-STATUS
+	// onBodyFetch runs when a body FETCH arrives, before it is answered.
+	onBodyFetch func()
 }
 
 func newMemServer(t *testing.T) *memServer {
@@ -75,9 +76,15 @@ func (discardLogger) Printf(string, ...any) {}
 // add appends raw messages to a folder.
 func (m *memServer) add(t *testing.T, folder string, raws ...string) {
 	t.Helper()
+	m.addAt(t, folder, time.Time{}, raws...)
+}
+
+// addAt appends raw messages with an INTERNALDATE.
+func (m *memServer) addAt(t *testing.T, folder string, date time.Time, raws ...string) {
+	t.Helper()
 	for _, raw := range raws {
 		raw = strings.ReplaceAll(raw, "\n", "\r\n")
-		if _, err := m.mem.Append(folder, literal{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+		if _, err := m.mem.Append(folder, literal{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{Time: date}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,8 +156,14 @@ func (s *memSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, option
 		}
 		nums, _ = data.All.(imap.UIDSet).Nums()
 	}
-	m.mu.Lock()
 	body := len(options.BodySection) > 0
+	m.mu.Lock()
+	hook := m.onBodyFetch
+	m.mu.Unlock()
+	if body && hook != nil {
+		hook()
+	}
+	m.mu.Lock()
 	if body {
 		m.fetches = append(m.fetches, fmt.Sprintf("%v %s", numSet, options.BodySection[0].Specifier))
 	}
@@ -209,7 +222,7 @@ func (s *memSession) Authenticate(mech string) (sasl.Server, error) {
 			return s.Login(username, password)
 		}), nil
 	case sasl.OAuthBearer:
-		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+		return authFailed{sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
 			m.mu.Lock()
 			ok := o.Username == m.user && m.tokens[o.Token]
 			m.mu.Unlock()
@@ -218,11 +231,23 @@ func (s *memSession) Authenticate(mech string) (sasl.Server, error) {
 			}
 			s.loggedIn()
 			return nil
-		}), nil
+		})}, nil
 	case "XOAUTH2":
 		return &xoauth2Server{s: s}, nil
 	}
 	return nil, errors.New("unsupported mechanism")
+}
+
+// authFailed answers a failed SASL exchange as servers do, with NO
+// [AUTHENTICATIONFAILED], where imapserver would say SERVERBUG.
+type authFailed struct{ sasl.Server }
+
+func (a authFailed) Next(resp []byte) ([]byte, bool, error) {
+	c, done, err := a.Server.Next(resp)
+	if err != nil {
+		err = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: err.Error()}
+	}
+	return c, done, err
 }
 
 // xoauth2Server checks Google's XOAUTH2 initial response.
