@@ -120,6 +120,7 @@ func (s *Syncer) loopPass(ctx context.Context, rep config.Rep, sess **session) (
 			}
 			var err error
 			more, res, err = s.pass(ctx, *sess, rep, s.cfg.Sync.Interval)
+			err = (*sess).failure(err)
 			if err == nil || fresh || attempt > 0 || IsPermanent(err) || ctx.Err() != nil {
 				return err
 			}

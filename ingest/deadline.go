@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
@@ -57,4 +58,17 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 func (c *deadlineConn) setTimeout(d time.Duration) {
 	c.timeout.Store(int64(d))
 	c.Conn.SetReadDeadline(time.Now().Add(d))
+}
+
+// failure explains an error met on a session: once the connection timed
+// out, that is the cause, whatever go-imap's decoder reported after it.
+func (sess *session) failure(err error) error {
+	if err == nil || sess == nil || sess.conn == nil {
+		return err
+	}
+	if sess.conn.timedOut.Load() != nil {
+		return &TemporaryError{fmt.Errorf("the server stopped answering (nothing for %v): %w",
+			time.Duration(sess.conn.timeout.Load()), err), KindTimeout}
+	}
+	return err
 }

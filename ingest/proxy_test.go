@@ -10,7 +10,7 @@ import (
 
 // Faults a proxy injects once, after the client sends the trigger.
 const (
-	faultStall = "stall" // stop forwarding the server's answer, keep the connection open
+	faultStall = "stall" // forward `after` bytes of the answer, then nothing, the connection open
 	faultCut   = "cut"   // forward `after` more bytes of the answer, then close (mid-literal)
 	faultBye   = "bye"   // answer "* BYE" and close
 )
@@ -112,21 +112,20 @@ func (p *proxy) serve(client net.Conn) {
 			}
 		}
 		switch fault {
-		case faultStall:
-			io.Copy(io.Discard, server) // hold the answer until the client gives up
-			client.Close()
-			return
 		case faultBye:
 			client.Write([]byte("* BYE Server shutting down\r\n"))
 			client.Close()
 			server.Close()
 			return
-		case faultCut:
+		case faultStall, faultCut:
 			p.mu.Lock()
 			after := p.after
 			p.mu.Unlock()
 			if sent+n >= after {
 				client.Write(buf[:after-sent])
+				if fault == faultStall {
+					io.Copy(io.Discard, server) // hold the rest until the client gives up
+				}
 				client.Close()
 				server.Close()
 				return

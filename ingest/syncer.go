@@ -144,7 +144,7 @@ func (s *Syncer) SyncRep(ctx context.Context, rep config.Rep) (err error) {
 			total.folders = r.folders
 			total.add(r.FolderResult)
 			if err != nil || !more {
-				return err
+				return sess.failure(err)
 			}
 		}
 	})
