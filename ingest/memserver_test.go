@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ type memServer struct {
 	tokens   map[string]bool   // accepted OAuth access tokens
 	logins   int               // successful logins
 	conns    int               // connections
-	fetches  []string          // body sections asked for, "UIDSET SECTION"
+	fetches  []fetchCall       // body FETCHes asked for
 	// onBodyFetch runs when a body FETCH arrives, before it is answered.
 	onBodyFetch func()
 }
@@ -103,10 +102,17 @@ func (m *memServer) set(fn func()) {
 	fn()
 }
 
-func (m *memServer) fetchLog() []string {
+// fetchCall is one body FETCH: the UIDs and the section (HEADER, or ""
+// for the whole message).
+type fetchCall struct {
+	uids    []imap.UID
+	section imap.PartSpecifier
+}
+
+func (m *memServer) fetchLog() []fetchCall {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]string(nil), m.fetches...)
+	return append([]fetchCall(nil), m.fetches...)
 }
 
 // memSession is a memserver session with the faults of its server.
@@ -165,7 +171,7 @@ func (s *memSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, option
 	}
 	m.mu.Lock()
 	if body {
-		m.fetches = append(m.fetches, fmt.Sprintf("%v %s", numSet, options.BodySection[0].Specifier))
+		m.fetches = append(m.fetches, fetchCall{nums, options.BodySection[0].Specifier})
 	}
 	if isUID {
 		var keep imap.UIDSet
