@@ -63,6 +63,7 @@ func TestPasswordCommand(t *testing.T) {
 	dc := testenv.Dovecot(t)
 	r := newRigWith(t, func(c *config.Config) {
 		c.Reps[0].IMAP.Password, c.Reps[0].IMAP.PasswordCommand = "", []string{"/bin/echo", "  " + dc.Password + "  "}
+		c.Reps[0].IMAP.Auth = "plain" // AUTHENTICATE PLAIN rather than LOGIN
 		c.Reps[1].IMAP.Password, c.Reps[1].IMAP.PasswordCommand = "", []string{"/bin/sh", "-c", "echo " + leaked + "; echo " + leaked + " >&2; exit 3"}
 	})
 	r.appendMail(amy, "INBOX", mail(buyer, amy, "Hi", "cmd-1@acme-buyer.de", "Hello"))

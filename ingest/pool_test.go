@@ -119,8 +119,13 @@ func TestDaemonIsolatesFailures(t *testing.T) {
 	if c.parkedAt != nil || c.nextAt == nil || !strings.Contains(c.advice, "stopped answering") {
 		t.Errorf("carol: parked %v next %v advice %q: want a timeout, retried later", c.parkedAt, c.nextAt, c.advice)
 	}
-	if r.mailbox(amy).lastOKAt == nil {
-		t.Errorf("amy has no successful sync recorded")
+	// Amy idled far longer than the 1s command deadline without losing
+	// her connection: the deadline is extended while idling.
+	if m := r.mailbox(amy); m.lastOKAt == nil || m.failures != 0 || m.lastError != "" {
+		t.Errorf("amy: last ok %v failures %d error %q", m.lastOKAt, m.failures, m.lastError)
+	}
+	if strings.Contains(r.logs.String(), "rep="+amy+" err=") {
+		t.Errorf("amy's connection failed while idling:\n%s", r.logs.String())
 	}
 
 	// An operator's retry makes the parked mailbox try again (and fail
