@@ -40,14 +40,13 @@ type OAuth struct {
 	// RefreshTokenFile is rewritten when the provider hands out a new
 	// refresh token (Microsoft does on every refresh).
 	RefreshTokenFile string `yaml:"refresh_token_file"`
-	Scope            string `yaml:"scope"` // default per provider
+	Scope            string `yaml:"scope"` // sent with the refresh; microsoft default: IMAP.AccessAsUser.All offline_access
 }
 
 // Token endpoints and scopes of the known providers.
 const (
 	GoogleTokenURL = "https://oauth2.googleapis.com/token"
-	googleScope    = "https://mail.google.com/"
-	microsoftScope = "https://outlook.office.com/IMAP.AccessScope offline_access"
+	microsoftScope = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 )
 
 const defaultMaxMessageSize = 50 << 20
@@ -73,8 +72,9 @@ func (c *Config) applySyncDefaults() {
 			}
 			switch o.Provider {
 			case "google":
+				// Google's refresh takes no scope: the grant carries
+				// https://mail.google.com/.
 				o.TokenURL = cmpOr(o.TokenURL, GoogleTokenURL)
-				o.Scope = cmpOr(o.Scope, googleScope)
 			case "microsoft":
 				o.Tenant = cmpOr(o.Tenant, "common")
 				o.TokenURL = cmpOr(o.TokenURL, "https://login.microsoftonline.com/"+url.PathEscape(o.Tenant)+"/oauth2/v2.0/token")

@@ -55,10 +55,10 @@ reps:
 		t.Errorf("sync defaults: %+v", c.Sync)
 	}
 	g, m := c.Reps[0].IMAP, c.Reps[1].IMAP
-	if g.Auth != "xoauth2" || g.OAuth.TokenURL != GoogleTokenURL || g.OAuth.Scope != "https://mail.google.com/" {
+	if g.Auth != "xoauth2" || g.OAuth.TokenURL != GoogleTokenURL || g.OAuth.Scope != "" {
 		t.Errorf("google: %+v %+v", g, g.OAuth)
 	}
-	if m.OAuth.TokenURL != "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token" || !strings.Contains(m.OAuth.Scope, "IMAP.AccessScope") {
+	if m.OAuth.TokenURL != "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token" || !strings.Contains(m.OAuth.Scope, "https://outlook.office.com/IMAP.AccessAsUser.All") {
 		t.Errorf("microsoft: %+v", m.OAuth)
 	}
 	if c.Reps[2].IMAP.Auth != "login" {

@@ -64,7 +64,8 @@ func Advice(rep config.Rep, err error) string {
 	switch ErrorKind(err) {
 	case KindLogin:
 		if im.OAuth != nil {
-			return "IMAP login with OAuth refused: check that the account granted mail access to this client (scope " + im.OAuth.Scope + ") and that IMAP is enabled for the mailbox"
+			return "IMAP login with OAuth refused: check that imap.username is the mailbox the token was issued for, that the grant includes mail access " +
+				"(https://mail.google.com/ for Gmail, https://outlook.office.com/IMAP.AccessAsUser.All for Microsoft 365) and that IMAP is enabled for the mailbox"
 		}
 		if p != nil {
 			return "IMAP login refused: " + p.login
