@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
@@ -62,6 +63,12 @@ type fetchResult struct {
 // It stops after a batch with a stuck UID, on an error, or when stop closes.
 func (s *Syncer) produce(sess *session, plan fetchPlan, out chan<- fetchResult, stop <-chan struct{}) {
 	defer close(out)
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic while fetching", "panic", r, "stack", string(debug.Stack()))
+			out <- fetchResult{err: fmt.Errorf("panic while fetching %s: %v", plan.folder, r)}
+		}
+	}()
 	limit := s.cfg.Sync.MaxMessageBytes()
 	if plan.sizes == nil {
 		plan.sizes = map[imap.UID]int64{}

@@ -216,29 +216,31 @@ func (s *Syncer) backfillStep(ctx context.Context, sess *session, rep config.Rep
 	return res, true, timeline.PutCursor(ctx, s.store.Pool, *cur)
 }
 
-// run fetches a plan and stores it batch by batch: a producer reads from
-// the server while the previous batch is parsed (on every core) and
-// committed with the cursor, so that fetching, parsing and the database
-// overlap. Going up (new mail) moves LastUID; going down (backfill) moves
-// BackfillUID, and the last batch of a complete backfill marks it done.
-// The cursor never passes a UID the server lists but would not return.
+// run fetches a plan and stores it batch by batch, in three stages that
+// overlap: a producer reads batch n+2 from the server while batch n+1 is
+// parsed (on every core) and batch n is committed with the cursor. The
+// stages hand batches over unbuffered, so at most three are in memory.
+// Going up (new mail) moves LastUID; going down (backfill) moves
+// BackfillUID. The cursor never passes a UID the server lists but would
+// not return.
 func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folder, cur *timeline.Cursor, plan fetchPlan, down bool) (FolderResult, error) {
 	res := FolderResult{Folder: f.Name}
-	out := make(chan fetchResult, 1)
+	fetched := make(chan fetchResult)
+	ready := make(chan preparedBatch)
 	stop := make(chan struct{})
-	go s.produce(sess, plan, out, stop)
+	go s.produce(sess, plan, fetched, stop)
+	go s.prepareStage(fetched, ready, stop, rep.Email, f.Role)
 	defer func() {
 		close(stop)
-		for range out { // let the producer finish the command in hand
+		for range ready { // let the producer finish the command in hand
 		}
 	}()
 	done := 0
-	for r := range out {
+	for r := range ready {
 		if r.err != nil {
 			return res, r.err
 		}
 		b := r.batch
-		prepared := s.prepareAll(b, rep.Email, f.Role)
 		next := *cur
 		for _, u := range b.order {
 			if b.msgs[u] == nil && !b.gone[u] {
@@ -254,7 +256,7 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
 			newEvents = 0
 			for _, u := range b.order {
-				pr := prepared[u]
+				pr := r.prepared[u]
 				if pr == nil {
 					continue
 				}
@@ -290,6 +292,29 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 	return res, nil
 }
 
+// preparedBatch is a fetched batch with its messages prepared.
+type preparedBatch struct {
+	batch    *fetchedBatch
+	prepared map[imap.UID]*Prepared
+	err      error
+}
+
+// prepareStage prepares each fetched batch and hands it on. After stop it
+// keeps draining in, so that the producer can finish its command.
+func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, stop <-chan struct{}, rep, role string) {
+	defer close(out)
+	for r := range in {
+		pb := preparedBatch{batch: r.batch, err: r.err}
+		if r.err == nil {
+			pb.prepared = s.prepareAll(r.batch, rep, role)
+		}
+		select {
+		case out <- pb:
+		case <-stop:
+		}
+	}
+}
+
 // prepareAll parses, matches and classifies a batch on every core.
 func (s *Syncer) prepareAll(b *fetchedBatch, rep, role string) map[imap.UID]*Prepared {
 	out := make(map[imap.UID]*Prepared, len(b.msgs))
@@ -299,12 +324,7 @@ func (s *Syncer) prepareAll(b *fetchedBatch, rep, role string) map[imap.UID]*Pre
 	for range min(runtime.GOMAXPROCS(0), max(1, len(b.msgs))) {
 		wg.Go(func() {
 			for m := range work {
-				var pr *Prepared
-				if m.headersOnly {
-					pr = s.pipe.prepareHeadersOnly(m.raw, m.size, rep, role)
-				} else {
-					pr = s.pipe.Prepare(m.raw, rep, role)
-				}
+				pr := s.prepareOne(m, rep, role)
 				mu.Lock()
 				out[m.uid] = pr
 				mu.Unlock()
