@@ -53,7 +53,7 @@ func (s *Syncer) reloadLoop(ctx context.Context) {
 func (s *Syncer) loop(ctx context.Context, rep config.Rep) {
 	var sess *session
 	defer func() { sess.logout() }()
-	failures := 0
+	failures, idleFailures := 0, 0
 	for ctx.Err() == nil {
 		if parked, _ := s.checkParked(ctx, rep); parked {
 			sess.logout()
@@ -71,11 +71,22 @@ func (s *Syncer) loop(ctx context.Context, rep config.Rep) {
 			if more {
 				continue
 			}
-			if err := s.waitForMail(ctx, sess, rep); err != nil && ctx.Err() == nil {
-				s.log.Debug("waiting for mail failed: reconnecting", "rep", rep.Email, "err", err)
-				sess.logout()
-				sess = nil
+			err := s.waitForMail(ctx, sess, rep, idleFailures < 3)
+			if err == nil || ctx.Err() != nil {
+				if idleFailures < 3 {
+					idleFailures = 0 // an IDLE went well; after three failures it stays off
+				}
+				continue
 			}
+			// The connection broke while waiting (a server dropping idle
+			// clients, a NAT timeout): poll again after the interval on a
+			// new one; after three failures in a row, poll without IDLE.
+			idleFailures++
+			s.log.Debug("waiting for mail failed: polling after the interval", "rep", rep.Email, "err", err,
+				"idle_failures", idleFailures)
+			sess.logout()
+			sess = nil
+			s.sleepUnlessRetry(ctx, rep, s.cfg.Sync.Interval)
 			continue
 		}
 		sess.logout()

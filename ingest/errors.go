@@ -132,6 +132,9 @@ func classifySession(err error) error {
 	var ie *imap.Error
 	if errors.As(err, &ie) {
 		switch {
+		case strings.Contains(strings.ToLower(ie.Text), "unsafe login"):
+			// 163/126 answer SELECT with it when the account blocks the client.
+			return &PermanentError{err, KindUnsafeLogin}
 		case ie.Code == imap.ResponseCodeLimit || ie.Code == imap.ResponseCodeUnavailable ||
 			ie.Code == imap.ResponseCodeInUse || throttleText(ie.Text):
 			return &TemporaryError{err, KindThrottled}
@@ -166,4 +169,21 @@ func classifySession(err error) error {
 		return &TemporaryError{err, KindDropped}
 	}
 	return &TemporaryError{err, ""}
+}
+
+// folderError is a folder the server would not open (NO to EXAMINE, not
+// throttling): the pass goes on with the other folders.
+type folderError struct{ err error }
+
+func (e *folderError) Error() string { return e.err.Error() }
+func (e *folderError) Unwrap() error { return e.err }
+
+// examineError classifies a failed EXAMINE.
+func examineError(err error) error {
+	c := classifySession(err)
+	var ie *imap.Error
+	if IsPermanent(c) || ErrorKind(c) == KindThrottled || !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo {
+		return c
+	}
+	return &folderError{err}
 }

@@ -197,3 +197,32 @@ func TestMessageExpungedMeanwhile(t *testing.T) {
 		t.Errorf("cursor did not pass the expunged message")
 	}
 }
+
+// A folder the server will not open is skipped, the others synced; 163's
+// "Unsafe Login" on SELECT is the mailbox refused, parked with advice.
+func TestFolderRefused(t *testing.T) {
+	ms := newMemServer(t)
+	if err := ms.mem.Create("Broken", nil); err != nil {
+		t.Fatal(err)
+	}
+	ms.add(t, "INBOX", mail(buyer, amy, "Hi", "ok-1@acme-buyer.de", "Hello"))
+	ms.set(func() {
+		ms.selectErr = map[string]*imap.Error{"Broken": {Type: imap.StatusResponseTypeNo, Text: "Mailbox is corrupted"}}
+	})
+	r := newRigWith(t, func(c *config.Config) { c.Reps = []config.Rep{ms.rep(t, "rep@163.com", ms.password)} })
+	r.syncOnce()
+	if !r.stored("ok-1@acme-buyer.de")["ok-1@acme-buyer.de"] || !strings.Contains(r.logs.String(), "would not open a folder") {
+		t.Errorf("INBOX not synced past the broken folder, or no warning:\n%s", r.logs.String())
+	}
+
+	ms.set(func() {
+		ms.selectErr = map[string]*imap.Error{"*": {Type: imap.StatusResponseTypeNo, Text: "SELECT Unsafe Login. Please contact kefu@188.com for help"}}
+	})
+	err := r.syncer.SyncOnce(r.ctx)
+	if !ingest.IsPermanent(err) || ingest.ErrorKind(err) != ingest.KindUnsafeLogin {
+		t.Fatalf("Unsafe Login: %v (kind %q), want permanent", err, ingest.ErrorKind(err))
+	}
+	if m := r.mailbox("rep@163.com"); m.parkedAt == nil || !strings.Contains(m.advice, "客户端授权密码") {
+		t.Errorf("Unsafe Login: parked %v advice %q", m.parkedAt, m.advice)
+	}
+}

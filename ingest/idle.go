@@ -23,12 +23,13 @@ const idleMax = 25 * time.Minute
 // folders are polled when the interval ends. While idling or polling, the
 // connection is quiet on purpose: its deadline is the wait plus
 // sync.timeout, and DONE is sent before it runs out. An error means the
-// session is no longer usable.
-func (s *Syncer) waitForMail(ctx context.Context, sess *session, rep config.Rep) error {
+// session is no longer usable. idleOK false polls even where IDLE exists
+// (it failed repeatedly on this server).
+func (s *Syncer) waitForMail(ctx context.Context, sess *session, rep config.Rep, idleOK bool) error {
 	timeout := s.cfg.Sync.Timeout
 	wait := s.cfg.Sync.Interval
 	wait += time.Duration(rand.Int64N(int64(wait)/10+1)) - wait/20 // ±5%: mailboxes do not poll in step
-	if !s.cfg.Sync.IdleEnabled() || !sess.caps.Has(imap.CapIdle) || !inboxWanted(sess, rep) {
+	if !idleOK || !s.cfg.Sync.IdleEnabled() || !sess.caps.Has(imap.CapIdle) || !inboxWanted(sess, rep) {
 		sess.conn.setTimeout(wait + timeout)
 		defer sess.conn.setTimeout(timeout)
 		select {

@@ -52,6 +52,9 @@ type session struct {
 	// without a full check.
 	idled          bool
 	inboxCheckedAt time.Time
+	// refused holds the folders the server would not open this session,
+	// logged once each.
+	refused map[string]bool
 }
 
 type folderStatus struct {
@@ -98,7 +101,7 @@ func (s *Syncer) connect(ctx context.Context, rep config.Rep) (*session, error) 
 		return nil, classifySession(fmt.Errorf("connect to %s: %w", addr, err))
 	}
 	conn := newDeadlineConn(raw, timeout, &s.roundTrips)
-	sess := &session{conn: conn, changed: make(chan struct{}, 1), status: map[string]folderStatus{}}
+	sess := &session{conn: conn, changed: make(chan struct{}, 1), status: map[string]folderStatus{}, refused: map[string]bool{}}
 	opts := &imapclient.Options{
 		TLSConfig: tlsConf,
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
@@ -198,7 +201,7 @@ func (sess *session) examine(name string) (*imap.SelectData, error) {
 	sess.selected, sess.idled = "", false
 	sel, err := sess.c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		return nil, fmt.Errorf("examine %s: %w", name, err)
+		return nil, examineError(fmt.Errorf("examine %s: %w", name, err))
 	}
 	sess.selected = name
 	sess.exists.Store(sel.NumMessages)

@@ -35,6 +35,8 @@ type memServer struct {
 	fetches  []fetchCall       // body FETCHes asked for
 	// onBodyFetch runs when a body FETCH arrives, before it is answered.
 	onBodyFetch func()
+	// selectErr answers SELECT/EXAMINE of a folder (key "*": every folder).
+	selectErr map[string]*imap.Error
 }
 
 func newMemServer(t *testing.T) *memServer {
@@ -191,6 +193,19 @@ func (s *memSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, option
 		return nil
 	}
 	return s.UserSession.Fetch(w, numSet, options)
+}
+
+func (s *memSession) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.srv.mu.Lock()
+	err, ok := s.srv.selectErr[name]
+	if !ok {
+		err, ok = s.srv.selectErr["*"]
+	}
+	s.srv.mu.Unlock()
+	if ok {
+		return nil, err
+	}
+	return s.UserSession.Select(name, options)
 }
 
 func (s *memSession) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {

@@ -94,6 +94,9 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 		if check {
 			r, err := s.syncNew(ctx, sess, rep, f, &cur, known)
 			res.add(r)
+			if s.skipFolder(sess, rep, f, err) {
+				continue
+			}
 			if err != nil {
 				return false, res, err
 			}
@@ -121,11 +124,20 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 			r, done, err := s.backfillStep(ctx, sess, rep, b, &cur, backfillTurn)
 			cursors[b.f.Name] = cur
 			res.add(r)
+			if s.skipFolder(sess, rep, b.f, err) {
+				continue
+			}
 			if err != nil {
 				return false, res, err
 			}
 			if !done {
 				left = append(left, b)
+			}
+			if drain(sess.changed) {
+				// New mail in the folder being backfilled: a pass for
+				// it now, the backfill after.
+				signal(sess.changed)
+				return true, res, nil
 			}
 			if budget != 0 && time.Since(start) >= budget {
 				left = append(left, backfills[len(left):]...)
@@ -135,6 +147,20 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 		backfills = left
 	}
 	return len(backfills) > 0, res, nil
+}
+
+// skipFolder reports whether err is a folder the server would not open,
+// to be skipped this pass while the others go on (logged once a session).
+func (s *Syncer) skipFolder(sess *session, rep config.Rep, f Folder, err error) bool {
+	var fe *folderError
+	if !errors.As(err, &fe) {
+		return false
+	}
+	if !sess.refused[f.Name] {
+		sess.refused[f.Name] = true
+		s.log.Warn("the server would not open a folder: skipped", "rep", rep.Email, "folder", f.Name, "err", err)
+	}
+	return true
 }
 
 // statusAll sends STATUS for every folder at once and waits for the
