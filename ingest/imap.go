@@ -46,7 +46,6 @@ type session struct {
 	// status remembers what was last written of each folder's STATUS, so
 	// that an idle folder costs no database write.
 	status map[string]folderStatus
-	passes int
 	// idled is set while INBOX stays selected after an IDLE: its news
 	// come as untagged EXISTS, and inboxCheckedAt bounds how long it goes
 	// without a full check.

@@ -43,7 +43,6 @@ type passResult struct {
 // backfill remains.
 func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget time.Duration) (more bool, res passResult, err error) {
 	start := time.Now()
-	defer func() { sess.passes++ }()
 	idling := sess.idled
 	if sess.selected != "" && !idling {
 		// RFC 9051 6.3.11: STATUS is not for the selected folder.
@@ -110,7 +109,6 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 			}
 		}
 		if known && s.needsBackfill(rep, &cur) {
-			cursors[f.Name] = cur
 			backfills = append(backfills, &backfill{f: f})
 		}
 		cursors[f.Name] = cur
@@ -119,7 +117,7 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 	// Backfill, newest first, the folders in turns.
 	for len(backfills) > 0 && (budget == 0 || time.Since(start) < budget) {
 		var left []*backfill
-		for _, b := range backfills {
+		for i, b := range backfills {
 			cur := cursors[b.f.Name]
 			r, done, err := s.backfillStep(ctx, sess, rep, b, &cur, backfillTurn)
 			cursors[b.f.Name] = cur
@@ -140,7 +138,7 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 				return true, res, nil
 			}
 			if budget != 0 && time.Since(start) >= budget {
-				left = append(left, backfills[len(left):]...)
+				left = append(left, backfills[i+1:]...)
 				break
 			}
 		}
