@@ -42,6 +42,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/customers/{id}/timeline", s.timeline)
 	api.HandleFunc("GET /api/v1/search", s.search)
 	api.HandleFunc("GET /api/v1/status", s.status)
+	api.HandleFunc("GET /api/v1/mailboxes", s.listMailboxes)
+	api.HandleFunc("POST /api/v1/mailboxes/{rep}/retry", s.retryMailbox)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

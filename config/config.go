@@ -59,6 +59,10 @@ type Rep struct {
 	Name    string   `yaml:"name"`
 	Aliases []string `yaml:"aliases"`
 	IMAP    IMAP     `yaml:"imap"`
+	// Since limits how far back a first sync goes for this rep
+	// (YYYY-MM-DD); empty: sync.since.
+	Since   string  `yaml:"since"`
+	Folders Folders `yaml:"folders"`
 }
 
 // IMAP says how to reach a rep's mailbox.
@@ -74,6 +78,13 @@ type IMAP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// CAFile adds a CA (PEM) to trust, for servers with a private CA.
 	CAFile string `yaml:"ca_file"`
+	// PasswordCommand is run without a shell (program and arguments); its
+	// standard output, trimmed, is the password.
+	PasswordCommand []string `yaml:"password_command"`
+	// Auth is the login mechanism: login (default), plain, xoauth2 or
+	// oauthbearer (default xoauth2 when oauth is set).
+	Auth  string `yaml:"auth"`
+	OAuth *OAuth `yaml:"oauth"`
 }
 
 type API struct {
@@ -93,6 +104,17 @@ type Sync struct {
 	Interval  time.Duration `yaml:"interval"`   // poll interval per mailbox (default 60s)
 	BatchSize int           `yaml:"batch_size"` // UIDs per UID FETCH (default 100)
 	Timeout   time.Duration `yaml:"timeout"`    // deadline of one IMAP command (default 60s)
+	Workers   int           `yaml:"workers"`    // mailboxes synced at once (default 8)
+	// Since limits how far back a first sync goes (YYYY-MM-DD); empty: all.
+	Since string `yaml:"since"`
+	// MaxMessageSize: bigger messages are stored with their headers only
+	// (default 50MB; a number of bytes or with KB/MB/GB).
+	MaxMessageSize string `yaml:"max_message_size"`
+	// Idle: wait for new INBOX mail with IMAP IDLE where the server has it
+	// (default true).
+	Idle     *bool         `yaml:"idle"`
+	RetryMin time.Duration `yaml:"retry_min"` // first backoff after a temporary failure (default 5s)
+	RetryMax time.Duration `yaml:"retry_max"` // longest backoff (default 30m)
 }
 
 // Matching controls customer matching and auto-creation.
@@ -159,6 +181,7 @@ func (c *Config) applyDefaults() {
 	if c.Sync.Timeout == 0 {
 		c.Sync.Timeout = 60 * time.Second
 	}
+	c.applySyncDefaults()
 	if c.Matching.AutoCreate == "" {
 		c.Matching.AutoCreate = "all"
 	}

@@ -64,15 +64,20 @@ func (c *Config) Validate() error {
 			bad(key+".imap.port", "%d is not a port", im.Port)
 		}
 		n := 0
-		for _, s := range []string{im.Password, im.PasswordEnv, im.PasswordFile} {
+		for _, s := range []string{im.Password, im.PasswordEnv, im.PasswordFile, strings.Join(im.PasswordCommand, " ")} {
 			if s != "" {
 				n++
 			}
 		}
-		if n != 1 {
-			bad(key+".imap", "set exactly one of password_env, password_file (or password)")
+		if im.OAuth != nil {
+			n++
 		}
+		if n != 1 {
+			bad(key+".imap", "set exactly one of password_env, password_file, password_command, oauth (or password)")
+		}
+		c.validateRep(key, r, bad)
 	}
+	c.validateSync(bad)
 	for i, t := range c.API.Tokens {
 		if (t.Token == "") == (t.TokenEnv == "") {
 			bad(fmt.Sprintf("api.tokens[%d]", i), "set exactly one of token, token_env")
@@ -102,6 +107,8 @@ func (im IMAP) Secret() (string, error) {
 			return "", fmt.Errorf("imap.password_file: %w", err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
+	case len(im.PasswordCommand) > 0:
+		return im.runPasswordCommand()
 	}
 	return "", errors.New("imap: no password configured")
 }

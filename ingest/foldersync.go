@@ -3,13 +3,15 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"io"
+	"runtime"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -17,131 +19,322 @@ import (
 type FolderResult struct {
 	Folder    string
 	Fetched   int
+	Bytes     int64
 	NewEvents int
 }
 
-// syncFolder fetches the UIDs above the stored cursor in batches. Each
-// batch is committed with the cursor in one transaction, so a crash repeats
-// at most the batch in hand, and the repeat adds nothing (unique keys).
-func (s *Syncer) syncFolder(ctx context.Context, c *imapclient.Client, rep string, f Folder) (FolderResult, error) {
+func (r *FolderResult) add(o FolderResult) {
+	r.Fetched += o.Fetched
+	r.Bytes += o.Bytes
+	r.NewEvents += o.NewEvents
+}
+
+// Progress reports one batch stored, for progress displays.
+type Progress struct {
+	Rep, Folder string
+	Backfill    bool  // newest-first backfill rather than new mail
+	Messages    int   // stored in this batch
+	Bytes       int64 // read in this batch
+	Remaining   int   // messages still planned in this folder's current run
+}
+
+// syncNew brings a folder's new mail: EXAMINE, a UIDVALIDITY check, then
+// every UID above the new-mail cursor, oldest first. On a first sync (or
+// after a UIDVALIDITY change) it only sets the cursors: the backfill then
+// fetches the folder newest first.
+func (s *Syncer) syncNew(ctx context.Context, sess *session, rep config.Rep, f Folder, cur *timeline.Cursor, known bool) (FolderResult, error) {
 	res := FolderResult{Folder: f.Name}
-	sel, err := c.Select(f.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
-	if err != nil {
-		return res, fmt.Errorf("examine %s: %w", f.Name, err)
-	}
-	st, known, err := timeline.GetFolder(ctx, s.store.Pool, rep, f.Name)
+	sel, err := sess.examine(f.Name)
 	if err != nil {
 		return res, err
 	}
-	if known && st.UIDValidity != sel.UIDValidity {
-		// RFC 3501 2.3.1.1: the old UIDs mean nothing now. Re-read the
-		// folder; messages already stored are recognised by their dedup key.
-		s.log.Warn("uidvalidity changed: re-reading folder", "rep", rep, "folder", f.Name,
-			"old", st.UIDValidity, "new", sel.UIDValidity)
-		st.LastUID = 0
+	if known && cur.UIDValidity != sel.UIDValidity {
+		// RFC 9051 2.3.1.1: the old UIDs mean nothing now. Read the folder
+		// again; messages already stored are known by their dedup key.
+		s.log.Warn("uidvalidity changed: reading the folder again", "rep", rep.Email, "folder", f.Name,
+			"old", cur.UIDValidity, "new", sel.UIDValidity)
+		known = false
 	}
-	st.UIDValidity = sel.UIDValidity
-	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= st.LastUID+1) {
-		return res, timeline.PutFolder(ctx, s.store.Pool, st)
+	if !known {
+		top := uint32(0)
+		if sel.UIDNext > 0 {
+			top = uint32(sel.UIDNext) - 1
+		} else if sel.NumMessages > 0 {
+			// No UIDNEXT (RFC 3501 requires it, a few servers forget): the
+			// highest UID is the top.
+			found, err := sess.c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+			if err != nil {
+				return res, fmt.Errorf("search %s: %w", f.Name, err)
+			}
+			for _, u := range found.AllUIDs() {
+				top = max(top, uint32(u))
+			}
+		}
+		*cur = timeline.Cursor{Rep: rep.Email, Folder: f.Name, Role: f.Role, UIDValidity: sel.UIDValidity,
+			LastUID: top, BackfillUID: top + 1, ServerMessages: int64(sel.NumMessages), ServerUIDNext: uint32(sel.UIDNext)}
+		if sel.NumMessages == 0 {
+			cur.BackfillDone = true
+			cur.BackfillSince = s.since(rep)
+		}
+		return res, timeline.PutCursor(ctx, s.store.Pool, *cur)
 	}
+	cur.Role = f.Role
+	cur.ServerMessages, cur.ServerUIDNext = int64(sel.NumMessages), uint32(sel.UIDNext)
+	top := uint32(0)
+	if sel.UIDNext != 0 {
+		top = uint32(sel.UIDNext) - 1
+		if top <= cur.LastUID {
+			return res, timeline.NoteFolderStatus(ctx, s.store.Pool, rep.Email, f.Name, cur.ServerMessages, cur.ServerUIDNext)
+		}
+	}
+	// One UID FETCH lists the new UIDs with their sizes. "n:*" always
+	// includes the highest UID, even below n: keep only those above.
 	var set imap.UIDSet
-	set.AddRange(imap.UID(st.LastUID+1), 0)
-	found, err := c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	set.AddRange(imap.UID(cur.LastUID+1), 0)
+	sizes, err := fetchSizes(sess.c, set)
 	if err != nil {
-		return res, fmt.Errorf("search %s: %w", f.Name, err)
+		return res, fmt.Errorf("fetch new in %s: %w", f.Name, err)
 	}
 	var uids []imap.UID
-	for _, u := range found.AllUIDs() {
-		// "n:*" always matches the highest UID, even below n.
-		if uint32(u) > st.LastUID {
+	for u := range sizes {
+		if uint32(u) > cur.LastUID {
 			uids = append(uids, u)
 		}
 	}
-	slices.Sort(uids)
-	for len(uids) > 0 {
-		n := min(len(uids), s.cfg.Sync.BatchSize)
-		batch := uids[:n]
-		uids = uids[n:]
-		got, err := s.fetchBatch(c, f.Name, batch)
-		if err != nil {
+	if len(uids) > 0 {
+		slices.Sort(uids)
+		if res, err = s.run(ctx, sess, rep, f, cur, fetchPlan{folder: f.Name, uids: uids, sizes: sizes}, false); err != nil {
 			return res, err
 		}
-		// Advance only to just below the first UID that did not come back,
-		// so that a short answer is retried, never skipped.
-		last := uint32(batch[len(batch)-1])
-		for _, u := range batch {
-			if _, ok := got[u]; !ok {
-				last = uint32(u) - 1
+	}
+	// Every UID below UIDNEXT that exists was just listed: those not
+	// fetched were expunged. Moving the cursor to the top keeps the cheap
+	// check (UIDNEXT unchanged) true on the next poll.
+	if top > cur.LastUID {
+		cur.LastUID = top
+		return res, timeline.PutCursor(ctx, s.store.Pool, *cur)
+	}
+	return res, nil
+}
+
+// backfill is the state of one folder's backfill during a pass.
+type backfill struct {
+	f     Folder
+	cands []imap.UID // UIDs still to fetch, descending; nil until searched
+}
+
+// since is how far back a first sync of rep goes, nil for no limit.
+func (s *Syncer) since(rep config.Rep) *time.Time {
+	if t, ok := s.cfg.SinceDate(rep); ok {
+		return &t
+	}
+	return nil
+}
+
+// needsBackfill applies the configured since date to a cursor and reports
+// whether its backfill has work. A since date further back than the one a
+// finished (or running) backfill used restarts it from the top; UIDs
+// already stored are skipped, so nothing is fetched twice.
+func (s *Syncer) needsBackfill(rep config.Rep, cur *timeline.Cursor) bool {
+	target := s.since(rep)
+	earlier := cur.BackfillSince != nil && (target == nil || target.Before(*cur.BackfillSince))
+	if earlier {
+		cur.BackfillDone = false
+		cur.BackfillUID = cur.LastUID + 1
+	}
+	if !cur.BackfillDone {
+		cur.BackfillSince = target
+	}
+	return !cur.BackfillDone
+}
+
+// backfillStep fetches up to maxBatches batches of a folder's backfill,
+// newest first. It reports whether the backfill is finished.
+func (s *Syncer) backfillStep(ctx context.Context, sess *session, rep config.Rep, b *backfill, cur *timeline.Cursor, maxBatches int) (FolderResult, bool, error) {
+	res := FolderResult{Folder: b.f.Name}
+	if sess.selected != b.f.Name {
+		sel, err := sess.examine(b.f.Name)
+		if err != nil {
+			return res, false, err
+		}
+		if sel.UIDValidity != cur.UIDValidity {
+			// Changed since the new-mail check: the next pass starts over.
+			return res, true, nil
+		}
+	}
+	if b.cands == nil {
+		if cur.BackfillUID <= 1 {
+			b.cands = []imap.UID{}
+		} else {
+			crit := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: imap.UID(cur.BackfillUID - 1)}}}}
+			if cur.BackfillSince != nil {
+				crit.Since = *cur.BackfillSince
+			}
+			found, err := sess.c.UIDSearch(crit, nil).Wait()
+			if err != nil {
+				return res, false, fmt.Errorf("search %s: %w", b.f.Name, err)
+			}
+			stored, err := timeline.StoredUIDs(ctx, s.store.Pool, rep.Email, b.f.Name, cur.UIDValidity, cur.BackfillUID)
+			if err != nil {
+				return res, false, err
+			}
+			b.cands = []imap.UID{}
+			for _, u := range found.AllUIDs() {
+				// "1:n" can answer the highest UID even above n.
+				if uint32(u) < cur.BackfillUID && uint32(u) <= cur.LastUID && !stored[uint32(u)] {
+					b.cands = append(b.cands, u)
+				}
+			}
+			slices.SortFunc(b.cands, func(a, b imap.UID) int { return int(b) - int(a) })
+		}
+	}
+	if len(b.cands) > 0 {
+		r, err := s.run(ctx, sess, rep, b.f, cur, fetchPlan{folder: b.f.Name, uids: b.cands, maxBatches: maxBatches}, true)
+		res.add(r)
+		// What is below the backfill cursor now is still to do.
+		i := slices.IndexFunc(b.cands, func(u imap.UID) bool { return uint32(u) < cur.BackfillUID })
+		if i < 0 {
+			b.cands = b.cands[:0]
+		} else {
+			b.cands = b.cands[i:]
+		}
+		if err != nil || len(b.cands) > 0 {
+			return res, false, err
+		}
+	}
+	cur.BackfillDone = true
+	cur.BeforeSince = 0
+	if cur.BackfillSince != nil {
+		// Messages before the since date are left out on purpose: they are
+		// not backlog.
+		found, err := sess.c.UIDSearch(&imap.SearchCriteria{Before: *cur.BackfillSince}, nil).Wait()
+		if err != nil {
+			return res, false, fmt.Errorf("search %s: %w", b.f.Name, err)
+		}
+		cur.BeforeSince = int64(len(found.AllUIDs()))
+	}
+	return res, true, timeline.PutCursor(ctx, s.store.Pool, *cur)
+}
+
+// run fetches a plan and stores it batch by batch, in three stages that
+// overlap: a producer reads batch n+2 from the server while batch n+1 is
+// parsed (on every core) and batch n is committed with the cursor. The
+// stages hand batches over unbuffered, so at most three are in memory.
+// Going up (new mail) moves LastUID; going down (backfill) moves
+// BackfillUID. The cursor never passes a UID the server lists but would
+// not return.
+func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folder, cur *timeline.Cursor, plan fetchPlan, down bool) (FolderResult, error) {
+	res := FolderResult{Folder: f.Name}
+	fetched := make(chan fetchResult)
+	ready := make(chan preparedBatch)
+	stop := make(chan struct{})
+	go s.produce(sess, plan, fetched, stop)
+	go s.prepareStage(fetched, ready, stop, rep.Email, f.Role)
+	defer func() {
+		close(stop)
+		for range ready { // let the producer finish the command in hand
+		}
+	}()
+	done := 0
+	for r := range ready {
+		if r.err != nil {
+			return res, r.err
+		}
+		b := r.batch
+		next := *cur
+		for _, u := range b.order {
+			if b.msgs[u] == nil && !b.gone[u] {
 				break
 			}
-		}
-		prepared := make(map[imap.UID]*Prepared, len(got))
-		for u, raw := range got {
-			prepared[u] = s.pipe.Prepare(raw, rep, f.Role)
+			if down {
+				next.BackfillUID = min(next.BackfillUID, uint32(u))
+			} else {
+				next.LastUID = max(next.LastUID, uint32(u))
+			}
 		}
 		newEvents := 0
-		err = s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
 			newEvents = 0
-			for _, u := range batch {
-				pr, ok := prepared[u]
-				if !ok || uint32(u) > last {
+			for _, u := range b.order {
+				pr := r.prepared[u]
+				if pr == nil {
 					continue
 				}
-				r, err := s.pipe.Save(ctx, tx, pr,
-					&timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: st.UIDValidity, UID: uint32(u)})
+				sr, err := s.pipe.Save(ctx, tx, pr,
+					&timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 				if err != nil {
 					return fmt.Errorf("%s uid %d: %w", f.Name, u, err)
 				}
-				newEvents += r.NewEvents
+				newEvents += sr.NewEvents
 			}
-			if last <= st.LastUID {
-				return nil
-			}
-			return timeline.PutFolder(ctx, tx, timeline.FolderState{Rep: rep, Folder: f.Name, UIDValidity: st.UIDValidity, LastUID: last})
+			return timeline.PutCursor(ctx, tx, next)
 		})
 		if err != nil {
 			return res, err
 		}
-		if last > st.LastUID {
-			st.LastUID = last
-		}
-		res.Fetched += len(got)
+		*cur = next
+		res.Fetched += len(b.msgs)
+		res.Bytes += b.bytes
 		res.NewEvents += newEvents
-		if last < uint32(batch[len(batch)-1]) {
-			return res, fmt.Errorf("fetch %s: server returned %d of %d messages; will retry", f.Name, len(got), len(batch))
+		done += len(b.order)
+		if s.OnProgress != nil {
+			s.OnProgress(Progress{Rep: rep.Email, Folder: f.Name, Backfill: down, Messages: len(b.msgs),
+				Bytes: b.bytes, Remaining: len(plan.uids) - done})
+		}
+		if b.stuck != 0 {
+			return res, &TemporaryError{fmt.Errorf("fetch %s: the server lists UID %d but did not return it; will retry",
+				f.Name, b.stuck), KindServer}
+		}
+		if len(b.gone) > 0 {
+			s.log.Debug("messages expunged while fetching", "rep", rep.Email, "folder", f.Name, "count", len(b.gone))
 		}
 	}
 	return res, nil
 }
 
-// fetchBatch fetches whole messages by UID. Each body is read to the end
-// before the next message: go-imap discards it on Next().
-func (s *Syncer) fetchBatch(c *imapclient.Client, folder string, uids []imap.UID) (map[imap.UID][]byte, error) {
-	section := &imap.FetchItemBodySection{Peek: true}
-	cmd := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
-	got := make(map[imap.UID][]byte, len(uids))
-	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		var uid imap.UID
-		var body []byte
-		for item := msg.Next(); item != nil; item = msg.Next() {
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
-			case imapclient.FetchItemDataBodySection:
-				b, err := io.ReadAll(io.LimitReader(it.Literal, s.maxSize()))
-				if err != nil {
-					cmd.Close()
-					return nil, fmt.Errorf("fetch %s: read body: %w", folder, err)
-				}
-				body = b
+// preparedBatch is a fetched batch with its messages prepared.
+type preparedBatch struct {
+	batch    *fetchedBatch
+	prepared map[imap.UID]*Prepared
+	err      error
+}
+
+// prepareStage prepares each fetched batch and hands it on. After stop it
+// keeps draining in, so that the producer can finish its command.
+func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, stop <-chan struct{}, rep, role string) {
+	defer close(out)
+	for r := range in {
+		pb := preparedBatch{batch: r.batch, err: r.err}
+		if r.err == nil {
+			pb.prepared = s.prepareAll(r.batch, rep, role)
+		}
+		select {
+		case out <- pb:
+		case <-stop:
+		}
+	}
+}
+
+// prepareAll parses, matches and classifies a batch on every core.
+func (s *Syncer) prepareAll(b *fetchedBatch, rep, role string) map[imap.UID]*Prepared {
+	out := make(map[imap.UID]*Prepared, len(b.msgs))
+	var mu sync.Mutex
+	work := make(chan *fetchedMsg)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(1, len(b.msgs))) {
+		wg.Go(func() {
+			for m := range work {
+				pr := s.prepareOne(m, rep, role)
+				mu.Lock()
+				out[m.uid] = pr
+				mu.Unlock()
 			}
-		}
-		if uid != 0 && body != nil {
-			got[uid] = body
-		}
+		})
 	}
-	if err := cmd.Close(); err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", folder, err)
+	for _, m := range b.msgs {
+		work <- m
 	}
-	return got, nil
+	close(work)
+	wg.Wait()
+	return out
 }

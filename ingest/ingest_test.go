@@ -10,10 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
+	_ "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -36,6 +37,8 @@ type rig struct {
 	store  *timeline.Store
 	syncer *ingest.Syncer
 	users  map[string]string // rep email -> Dovecot user
+	logs   *syncBuffer       // everything the syncer logged
+	caFile string
 }
 
 const (
@@ -44,7 +47,11 @@ const (
 	buyer = "li.wei@acme-buyer.de"
 )
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, nil) }
+
+// newRigWith is newRig with a hook to change the config before defaults
+// and validation apply.
+func newRigWith(t *testing.T, edit func(*config.Config)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	dbURL := testenv.Postgres(t)
@@ -62,7 +69,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	host, port := splitHostPort(t, dc.TLSAddr)
-	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}}
+	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}, logs: &syncBuffer{}, caFile: caFile}
 	r.cfg = &config.Config{
 		Database:    config.Database{URL: dbURL},
 		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
@@ -76,6 +83,9 @@ func newRig(t *testing.T) *rig {
 			Host: host, Port: port, TLS: "implicit", Username: u, Password: dc.Password, CAFile: caFile,
 		}})
 	}
+	if edit != nil {
+		edit(r.cfg)
+	}
 	if err := r.cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +93,40 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	pipe := ingest.NewPipeline(r.cfg, store, classify.Default(), log)
-	r.syncer = ingest.NewSyncer(r.cfg, store, pipe, log)
+	r.syncer = r.newSyncer()
 	return r
+}
+
+// newSyncer makes a syncer over the rig's config (after a change to it),
+// logging into r.logs at debug level.
+func (r *rig) newSyncer() *ingest.Syncer {
+	var w io.Writer = r.logs
+	if testing.Verbose() {
+		w = io.MultiWriter(r.logs, os.Stderr)
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	pipe := ingest.NewPipeline(r.cfg, r.store, classify.Default(), log)
+	s := ingest.NewSyncer(r.cfg, r.store, pipe, log)
+	s.RetryPoll = 50 * time.Millisecond
+	return s
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func splitHostPort(t *testing.T, addr string) (string, int) {
@@ -307,6 +344,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-
-var _ = imap.UID(0)
-var _ = bytes.NewReader

@@ -5,31 +5,59 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-// MaxMessageSize bounds what is read of one message.
+// MaxMessageSize is the default of sync.max_message_size.
 const MaxMessageSize = 50 << 20
 
-// Syncer syncs every configured rep's mailbox.
+// Syncer syncs every configured rep's mailbox: a bounded pool of workers
+// (sync.workers) shares the passes, so that many mailboxes are served by
+// a few at a time and one slow or failing mailbox holds at most one.
 type Syncer struct {
 	cfg   *config.Config
 	store *timeline.Store
 	pipe  *Pipeline
 	log   *slog.Logger
+
+	// HTTPClient refreshes OAuth tokens.
+	HTTPClient *http.Client
+	// OnProgress, when set, is called after every batch stored, from the
+	// mailbox's goroutine.
+	OnProgress func(Progress)
+	// RetryPoll is how often a parked or backing-off mailbox looks for an
+	// operator's retry or a changed config (default 15s).
+	RetryPoll time.Duration
+
+	workers     chan struct{}
+	tokensMu    sync.Mutex
+	tokens      map[string]*tokenSource
+	warnedPlain sync.Map
+	roundTrips  atomic.Int64
 }
 
 // NewSyncer wires a syncer.
 func NewSyncer(cfg *config.Config, store *timeline.Store, pipe *Pipeline, log *slog.Logger) *Syncer {
-	return &Syncer{cfg: cfg, store: store, pipe: pipe, log: log}
+	return &Syncer{
+		cfg: cfg, store: store, pipe: pipe, log: log,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		RetryPoll:  15 * time.Second,
+		workers:    make(chan struct{}, max(1, cfg.Sync.Workers)),
+		tokens:     map[string]*tokenSource{},
+	}
 }
 
-func (s *Syncer) maxSize() int64 { return MaxMessageSize }
+// RoundTrips returns how many times, since the syncer was made, a client
+// sent commands and then waited for the server's answer. Pipelined
+// commands answered together count once.
+func (s *Syncer) RoundTrips() int64 { return s.roundTrips.Load() }
 
 // MailboxError names the mailbox that failed and why.
 type MailboxError struct {
@@ -40,11 +68,38 @@ type MailboxError struct {
 func (e *MailboxError) Error() string { return fmt.Sprintf("mailbox %s: %v", e.Rep, e.Err) }
 func (e *MailboxError) Unwrap() error { return e.Err }
 
-// SyncOnce makes one pass over every rep's folders, the reps in parallel.
-// A failing mailbox does not stop the others; the error joins one
-// MailboxError per failed mailbox.
+// acquire takes a worker slot; release gives it back.
+func (s *Syncer) acquire(ctx context.Context) error {
+	select {
+	case s.workers <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Syncer) release() { <-s.workers }
+
+// ensureMailboxes records every configured rep's mailbox, so that status
+// lists those that never synced.
+func (s *Syncer) ensureMailboxes(ctx context.Context) error {
+	for _, rep := range s.cfg.Reps {
+		if err := timeline.EnsureMailbox(ctx, s.store.Pool, rep.Email, rep.IMAP.Host, rep.IMAP.Username); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SyncOnce syncs every rep's mailbox to the end (new mail and the whole
+// backfill), sync.workers at a time. A failing mailbox does not stop the
+// others; the error joins one MailboxError per failed mailbox. A parked
+// mailbox fails at once unless its config changed.
 func (s *Syncer) SyncOnce(ctx context.Context) error {
 	if err := s.pipe.Reload(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureMailboxes(ctx); err != nil {
 		return err
 	}
 	var (
@@ -52,12 +107,14 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		errs []error
 		wg   sync.WaitGroup
 	)
-	sem := make(chan struct{}, 8) // a bounded pool: one slow server holds one slot
 	for _, rep := range s.cfg.Reps {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := s.SyncRep(ctx, rep); err != nil {
+			err := s.acquire(ctx)
+			if err == nil {
+				err = s.SyncRep(ctx, rep)
+				s.release()
+			}
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, &MailboxError{Rep: rep.Email, Err: err})
 				mu.Unlock()
@@ -68,85 +125,97 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// SyncRep syncs one rep's INBOX and sent folder and records the outcome.
+// SyncRep syncs one rep's folders to the end on a fresh connection and
+// records the outcome. It does not take a worker slot.
 func (s *Syncer) SyncRep(ctx context.Context, rep config.Rep) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic during sync: %v", r)
-		}
-		msg := ""
-		if err != nil {
-			msg = err.Error()
-		}
-		if rerr := timeline.RecordMailbox(context.WithoutCancel(ctx), s.store.Pool, rep.Email, msg); rerr != nil {
-			s.log.Error("record mailbox status", "rep", rep.Email, "err", rerr)
-		}
-	}()
+	if parked, err := s.checkParked(ctx, rep); parked {
+		return err
+	}
 	start := time.Now()
-	c, closeFn, err := connect(ctx, rep, s.cfg.Sync.Timeout)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	folders, err := findFolders(c)
-	if err != nil {
-		return err
-	}
-	fetched, events := 0, 0
-	for _, f := range folders {
-		r, err := s.syncFolder(ctx, c, rep.Email, f)
-		fetched += r.Fetched
-		events += r.NewEvents
+	var total passResult
+	err = s.safely(func() error {
+		sess, err := s.connect(ctx, rep)
 		if err != nil {
 			return err
 		}
+		defer sess.logout()
+		for {
+			more, r, err := s.pass(ctx, sess, rep, 0)
+			total.folders = r.folders
+			total.add(r.FolderResult)
+			if err != nil || !more {
+				return sess.failure(err)
+			}
+		}
+	})
+	err = classifySession(err)
+	if ctx.Err() != nil && err != nil {
+		return err
 	}
-	_ = c.Logout().Wait()
-	s.log.Info("mailbox synced", "rep", rep.Email, "folders", len(folders), "fetched", fetched,
-		"new_events", events, "took", time.Since(start).Round(time.Millisecond))
-	return nil
+	failures := 0
+	if err != nil {
+		st, _ := timeline.GetMailboxState(ctx, s.store.Pool, rep.Email)
+		failures = st.Failures + 1
+	}
+	s.record(ctx, rep, err, failures, time.Time{})
+	if err == nil {
+		s.log.Info("mailbox synced", "rep", rep.Email, "folders", total.folders, "fetched", total.Fetched,
+			"bytes", total.Bytes, "new_events", total.NewEvents, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return err
 }
 
-// Run syncs each rep on its own loop until ctx ends: every interval with
-// jitter, backing off exponentially on temporary errors and waiting on
-// permanent ones (a refused login) until the process is restarted with a
-// new config.
-func (s *Syncer) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, rep := range s.cfg.Reps {
-		wg.Go(func() { s.loop(ctx, rep) })
-	}
-	wg.Wait()
+// safely runs fn, turning a panic into an error: one bad message or
+// server must not take the daemon down.
+func (s *Syncer) safely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic during sync", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic during sync: %v", r)
+		}
+	}()
+	return fn()
 }
 
-func (s *Syncer) loop(ctx context.Context, rep config.Rep) {
-	backoff := time.Duration(0)
-	for {
-		if err := s.pipe.Reload(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("reload customer directory", "err", err)
+// record stores the outcome of a pass: success, a temporary failure with
+// the next attempt, or a permanent one that parks the mailbox.
+func (s *Syncer) record(ctx context.Context, rep config.Rep, err error, failures int, next time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	var rerr error
+	if err == nil {
+		rerr = timeline.RecordSyncOK(ctx, s.store.Pool, rep.Email)
+	} else {
+		park := IsPermanent(err)
+		hash := ""
+		if park {
+			hash = configHash(rep)
 		}
-		err := s.SyncRep(ctx, rep)
-		if ctx.Err() != nil {
-			return
-		}
-		wait := s.cfg.Sync.Interval
-		switch {
-		case err == nil:
-			backoff = 0
-		case IsPermanent(err):
-			s.log.Error("mailbox parked: fix its config and restart", "rep", rep.Email, "err", err)
-			<-ctx.Done()
-			return
-		default:
-			backoff = min(max(2*backoff, 5*time.Second), 30*time.Minute)
-			wait = backoff
-			s.log.Warn("mailbox sync failed; will retry", "rep", rep.Email, "err", err, "retry_in", wait)
-		}
-		jitter := time.Duration(rand.Int64N(int64(wait)/5 + 1))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait + jitter):
-		}
+		rerr = timeline.RecordSyncError(ctx, s.store.Pool, rep.Email, err.Error(), Advice(rep, err), failures, next, park, hash)
 	}
+	if rerr != nil {
+		s.log.Error("record mailbox state", "rep", rep.Email, "err", rerr)
+	}
+}
+
+// KindParked is the kind of the error a parked mailbox fails with.
+const KindParked = "parked"
+
+// checkParked reports whether a rep's mailbox is parked, with the error to
+// report. A parked mailbox whose config (secret included) changed since it
+// was parked is unparked here.
+func (s *Syncer) checkParked(ctx context.Context, rep config.Rep) (bool, error) {
+	st, err := timeline.GetMailboxState(ctx, s.store.Pool, rep.Email)
+	if err != nil || !st.Parked() {
+		return false, nil
+	}
+	if configHash(rep) != st.ConfigHash {
+		if err := timeline.Unpark(ctx, s.store.Pool, rep.Email); err != nil {
+			s.log.Error("unpark mailbox", "rep", rep.Email, "err", err)
+			return false, nil
+		}
+		s.log.Info("mailbox config changed since it was parked: trying again", "rep", rep.Email)
+		return false, nil
+	}
+	return true, &PermanentError{fmt.Errorf("parked since %s: %s (fix the config, or run `mailtrail mailboxes retry %s`)",
+		st.ParkedAt.Format(time.RFC3339), st.ParkedReason, rep.Email), KindParked}
 }

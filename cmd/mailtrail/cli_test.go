@@ -228,8 +228,10 @@ func TestCLIContract(t *testing.T) {
 	if st.Totals["messages"] != 2 || st.Totals["events"] != 2 || st.Totals["customers"] != 2 || st.Totals["search_outbox_backlog"] != 0 {
 		t.Errorf("status totals = %v", st.Totals)
 	}
-	if len(st.Folders) != 4 {
-		t.Errorf("status folders = %+v, want INBOX and Sent of two reps", st.Folders)
+	// Every folder but junk, trash and drafts: INBOX and both \Sent
+	// folders (Sent, 已发送) of the test server, for each rep.
+	if len(st.Folders) != 6 {
+		t.Errorf("status folders = %+v, want INBOX, Sent and 已发送 of two reps", st.Folders)
 	}
 
 	// serve: the API answers with a token, refuses without, finds Chinese.
@@ -307,6 +309,33 @@ func TestCLISyncNamesFailedMailbox(t *testing.T) {
 	}
 	if strings.Contains(errs, "wrong-password") {
 		t.Errorf("stderr shows the password: %q", errs)
+	}
+
+	// mailboxes: bob is parked, in words; retry unparks him.
+	state := func() map[string]map[string]any {
+		var out struct{ Mailboxes []map[string]any }
+		if err := json.Unmarshal([]byte(c.mustRun("mailboxes")), &out); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]map[string]any{}
+		for _, mb := range out.Mailboxes {
+			m[mb["rep"].(string)] = mb
+		}
+		return m
+	}
+	bob := state()["bob@ourco.example"]
+	if bob["state"] != "parked" || !strings.Contains(fmt.Sprint(bob["advice"]), "IMAP login refused") {
+		t.Errorf("mailboxes: bob = %v, want parked with advice", bob)
+	}
+	if amy := state()["amy@ourco.example"]; amy["state"] != "ok" || amy["messages_stored"] != float64(0) {
+		t.Errorf("mailboxes: amy = %v", amy)
+	}
+	if _, errs, code := c.run("mailboxes", "retry", "nobody@ourco.example"); code == 0 || !strings.Contains(errs, "no rep nobody@ourco.example") {
+		t.Errorf("retry of an unknown rep: exit %d, stderr %q", code, errs)
+	}
+	c.mustRun("mailboxes", "retry", "bob@ourco.example")
+	if bob := state()["bob@ourco.example"]; bob["state"] == "parked" {
+		t.Errorf("after retry: bob = %v", bob)
 	}
 }
 

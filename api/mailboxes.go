@@ -1,0 +1,46 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// listMailboxes answers GET /api/v1/mailboxes: every rep's mailbox with
+// its folders, last successful sync, messages stored, backlog, the last
+// error with advice in plain words, and whether it is parked. Errors and
+// advice never hold a secret: the sync engine writes them without.
+func (s *Server) listMailboxes(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, RoleAdmin, RoleManager) {
+		return
+	}
+	ms, err := timeline.MailboxReports(r.Context(), s.store.Pool)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if ms == nil {
+		ms = []timeline.MailboxReport{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mailboxes": ms})
+}
+
+// retryMailbox answers POST /api/v1/mailboxes/{rep}/retry: a parked or
+// backing-off mailbox is tried again within seconds.
+func (s *Server) retryMailbox(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, RoleAdmin) {
+		return
+	}
+	rep := r.PathValue("rep")
+	err := timeline.RetryMailbox(r.Context(), s.store.Pool, rep)
+	if errors.Is(err, timeline.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no mailbox for rep "+rep)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"rep": rep, "retry": "requested"})
+}
