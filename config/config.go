@@ -93,6 +93,9 @@ type Sync struct {
 	Interval  time.Duration `yaml:"interval"`   // poll interval per mailbox (default 60s)
 	BatchSize int           `yaml:"batch_size"` // UIDs per UID FETCH (default 100)
 	Timeout   time.Duration `yaml:"timeout"`    // deadline of one IMAP command (default 60s)
+	// VerifyInterval: how often serve runs the completeness check (default
+	// 6h; 0 turns it off). A pointer, so that an explicit 0 is kept.
+	VerifyInterval *Interval `yaml:"verify_interval"`
 }
 
 // Matching controls customer matching and auto-creation.

@@ -30,6 +30,8 @@ var commands = []command{
 	{"status", "status: sync state and totals as JSON", cmdStatus},
 	{"serve", "serve: sync loops, search indexer and HTTP API until SIGTERM/SIGINT", cmdServe},
 	{"reindex", "reindex: rebuild the Meilisearch index from PostgreSQL", cmdReindex},
+	{"import", "import --rep EMAIL [--json] PATH...: historic mail from .eml files, Maildir folders and mbox files into a rep's mailbox", cmdImport},
+	{"verify", "verify [--rep EMAIL] [--json]: compare each synced folder on the server with what is stored; non-zero exit on a gap", cmdVerify},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
 }
 
