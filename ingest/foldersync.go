@@ -75,23 +75,23 @@ func (s *Syncer) syncFolder(ctx context.Context, c *imapclient.Client, rep strin
 				break
 			}
 		}
-		prepared := make(map[imap.UID]*Prepared, len(got))
-		for u, raw := range got {
-			prepared[u] = s.pipe.Prepare(raw, rep, f.Role)
-		}
+		prepared := s.pipe.PrepareAll(got, rep, f.Role)
 		newEvents := 0
 		err = s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
 			newEvents = 0
+			var prs []*Prepared
+			var locs []*timeline.Location
 			for _, u := range batch {
-				pr, ok := prepared[u]
-				if !ok || uint32(u) > last {
-					continue
+				if pr, ok := prepared[u]; ok && uint32(u) <= last {
+					prs = append(prs, pr)
+					locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: st.UIDValidity, UID: uint32(u)})
 				}
-				r, err := s.pipe.Save(ctx, tx, pr,
-					&timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: st.UIDValidity, UID: uint32(u)})
-				if err != nil {
-					return fmt.Errorf("%s uid %d: %w", f.Name, u, err)
-				}
+			}
+			rs, err := s.pipe.SaveBatch(ctx, tx, prs, locs)
+			if err != nil {
+				return fmt.Errorf("%s uids %d-%d: %w", f.Name, batch[0], last, err)
+			}
+			for _, r := range rs {
 				newEvents += r.NewEvents
 			}
 			if last <= st.LastUID {

@@ -247,16 +247,20 @@ func (r *importRun) flush() error {
 	var sum ImportSummary
 	err := r.im.store.InTxRetry(r.ctx, func(tx pgx.Tx) error {
 		sum = ImportSummary{}
-		for i, pr := range prepared {
-			res, err := r.im.pipe.Save(r.ctx, tx, pr, nil)
-			if err != nil {
-				return fmt.Errorf("%s message %d: %w", items[i].source, items[i].position, err)
-			}
-			if _, err := timeline.RecordImport(r.ctx, tx, res.MessageID, timeline.Import{
-				Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position,
-			}); err != nil {
-				return err
-			}
+		rs, err := r.im.pipe.SaveBatch(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)))
+		if err != nil {
+			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
+		}
+		imports := make([]timeline.Import, len(rs))
+		ids := make([]int64, len(rs))
+		for i, res := range rs {
+			ids[i] = res.MessageID
+			imports[i] = timeline.Import{Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position}
+		}
+		if err := timeline.RecordImports(r.ctx, tx, ids, imports); err != nil {
+			return err
+		}
+		for _, res := range rs {
 			if res.Inserted {
 				sum.New++
 			} else {

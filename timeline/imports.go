@@ -3,6 +3,8 @@ package timeline
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Import says where an imported message came from.
@@ -26,4 +28,18 @@ func RecordImport(ctx context.Context, db DB, messageID int64, im Import) (bool,
 		return false, fmt.Errorf("record import of %s message %d: %w", im.Source, im.Position, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// RecordImports is RecordImport for many messages in one round trip.
+func RecordImports(ctx context.Context, db BatchDB, messageIDs []int64, ims []Import) error {
+	b := &pgx.Batch{}
+	for i, im := range ims {
+		b.Queue(`INSERT INTO message_imports (rep, message_id, folder, source, position)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (rep, message_id) DO NOTHING`,
+			im.Rep, messageIDs[i], im.Folder, im.Source, im.Position)
+	}
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record imports: %w", err)
+	}
+	return nil
 }
