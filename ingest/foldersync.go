@@ -20,6 +20,15 @@ type FolderResult struct {
 	NewEvents int
 }
 
+// Progress reports one batch stored, for progress displays.
+type Progress struct {
+	Rep, Folder string
+	Backfill    bool  // newest-first backfill rather than new mail
+	Messages    int   // stored in this batch
+	Bytes       int64 // read in this batch
+	Remaining   int   // messages still planned in this folder's current run
+}
+
 // syncFolder fetches the UIDs above the stored cursor in batches. Each
 // batch is committed with the cursor in one transaction, so a crash repeats
 // at most the batch in hand, and the repeat adds nothing (unique keys).
@@ -107,6 +116,13 @@ func (s *Syncer) syncFolder(ctx context.Context, c *imapclient.Client, rep strin
 		}
 		res.Fetched += len(got)
 		res.NewEvents += newEvents
+		if s.OnProgress != nil {
+			var n int64
+			for _, raw := range got {
+				n += int64(len(raw))
+			}
+			s.OnProgress(Progress{Rep: rep, Folder: f.Name, Messages: len(got), Bytes: n, Remaining: len(uids)})
+		}
 		if last < uint32(batch[len(batch)-1]) {
 			return res, fmt.Errorf("fetch %s: server returned %d of %d messages; will retry", f.Name, len(got), len(batch))
 		}

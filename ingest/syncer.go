@@ -22,6 +22,10 @@ type Syncer struct {
 	store *timeline.Store
 	pipe  *Pipeline
 	log   *slog.Logger
+
+	// OnProgress, when set, is called after every batch stored, from the
+	// mailbox's goroutine.
+	OnProgress func(Progress)
 }
 
 // NewSyncer wires a syncer.
