@@ -115,6 +115,9 @@ type Sync struct {
 	Idle     *bool         `yaml:"idle"`
 	RetryMin time.Duration `yaml:"retry_min"` // first backoff after a temporary failure (default 5s)
 	RetryMax time.Duration `yaml:"retry_max"` // longest backoff (default 30m)
+	// VerifyInterval: how often serve runs the completeness check (default
+	// 6h; 0 turns it off). A pointer, so that an explicit 0 is kept.
+	VerifyInterval *Interval `yaml:"verify_interval"`
 }
 
 // Matching controls customer matching and auto-creation.

@@ -86,6 +86,9 @@ func (c *Config) Validate() error {
 	if c.Sync.BatchSize < 1 || c.Sync.BatchSize > 1000 {
 		bad("sync.batch_size", "%d is outside 1..1000", c.Sync.BatchSize)
 	}
+	if d := c.Sync.VerifyEvery(); d < 0 {
+		bad("sync.verify_interval", "%v is negative (0 turns the check off)", d)
+	}
 	return errors.Join(errs...)
 }
 

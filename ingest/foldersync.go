@@ -255,16 +255,19 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 		newEvents := 0
 		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
 			newEvents = 0
+			var prs []*Prepared
+			var locs []*timeline.Location
 			for _, u := range b.order {
-				pr := r.prepared[u]
-				if pr == nil {
-					continue
+				if pr := r.prepared[u]; pr != nil {
+					prs = append(prs, pr)
+					locs = append(locs, &timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 				}
-				sr, err := s.pipe.Save(ctx, tx, pr,
-					&timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
-				if err != nil {
-					return fmt.Errorf("%s uid %d: %w", f.Name, u, err)
-				}
+			}
+			rs, err := s.pipe.SaveBatch(ctx, tx, prs, locs)
+			if err != nil {
+				return fmt.Errorf("%s: save batch of %d: %w", f.Name, len(prs), err)
+			}
+			for _, sr := range rs {
 				newEvents += sr.NewEvents
 			}
 			return timeline.PutCursor(ctx, tx, next)

@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -69,41 +68,12 @@ type SaveResult struct {
 // and may add events for the customers it reveals.
 func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveResult, error) {
 	var r SaveResult
-	js := func(v any) []byte {
-		b, _ := json.Marshal(v)
-		if string(b) == "null" {
-			return []byte("[]")
-		}
-		return b
-	}
-	var sentAt *time.Time
-	if !c.SentAt.IsZero() {
-		sentAt = &c.SentAt
-	}
-	noise := nullable(c.Noise)
-	if len(c.Events) > 0 {
-		noise = nil
-	}
 	var storedHash string
 	save := func(key string) error {
-		return db.QueryRow(ctx, `
-		INSERT INTO messages (dedup_key, content_hash, message_id, subject, sent_at, from_addrs, to_addrs,
-			cc_addrs, bcc_addrs, in_reply_to, refs, body, attachments, size, direction,
-			malformed, problems, noise, noise_rule)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-		ON CONFLICT (dedup_key) DO UPDATE SET
-			bcc_addrs = CASE WHEN messages.content_hash <> EXCLUDED.content_hash OR messages.bcc_addrs <> '[]'::jsonb
-				THEN messages.bcc_addrs ELSE EXCLUDED.bcc_addrs END,
-			noise = CASE WHEN messages.content_hash = EXCLUDED.content_hash AND EXCLUDED.noise IS NULL THEN NULL ELSE messages.noise END,
-			noise_rule = CASE WHEN messages.content_hash = EXCLUDED.content_hash AND EXCLUDED.noise IS NULL THEN '' ELSE messages.noise_rule END
-		RETURNING id, (xmax = 0), content_hash`,
-			key, c.ContentHash, nullable(c.MessageID), c.Subject, sentAt, js(c.From), js(c.To),
-			js(c.Cc), js(c.Bcc), nonNil(c.InReplyTo), nonNil(c.References), c.Body, js(c.Attachments), c.Size,
-			nullable(c.Direction), c.Malformed, nonNil(c.Problems), noise, c.NoiseRule,
-		).Scan(&r.MessageID, &r.Inserted, &storedHash)
+		return db.QueryRow(ctx, insertMessageSQL, messageArgs(c, key)...).Scan(&r.MessageID, &r.Inserted, &storedHash)
 	}
 	err := save(c.DedupKey)
-	if err == nil && !r.Inserted && storedHash != c.ContentHash && c.ContentHash != "" {
+	if err == nil && reusedID(c, r, storedHash) {
 		// Another message reuses this Message-ID: keep it apart, never drop it.
 		err = save(c.DedupKey + "#" + c.ContentHash)
 	}
@@ -111,27 +81,17 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 		return r, fmt.Errorf("save message %s: %w", c.DedupKey, err)
 	}
 	if r.Inserted {
-		if _, err := db.Exec(ctx, `INSERT INTO message_raw (message_id, raw) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.MessageID, c.Raw); err != nil {
+		if _, err := db.Exec(ctx, insertRawSQL, r.MessageID, c.Raw); err != nil {
 			return r, fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
 		}
 	}
 	if loc != nil {
-		if _, err := db.Exec(ctx, `
-			INSERT INTO message_locations (rep, folder, uidvalidity, uid, message_id)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			loc.Rep, loc.Folder, int64(loc.UIDValidity), int64(loc.UID), r.MessageID); err != nil {
+		if _, err := db.Exec(ctx, insertLocationSQL, locationArgs(loc, r.MessageID)...); err != nil {
 			return r, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
 		}
 	}
 	for _, e := range c.Events {
-		tag, err := db.Exec(ctx, `
-			WITH e AS (
-				INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (message_id, customer_id) DO NOTHING
-				RETURNING id)
-			INSERT INTO search_outbox (event_id) SELECT id FROM e`,
-			r.MessageID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence)
+		tag, err := db.Exec(ctx, insertEventSQL, eventArgs(e, r.MessageID)...)
 		if err != nil {
 			return r, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
 		}

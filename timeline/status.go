@@ -13,6 +13,7 @@ type Status struct {
 	Folders   []FolderStatus  `json:"folders"`
 	Mailboxes []MailboxStatus `json:"mailboxes"`
 	Totals    Totals          `json:"totals"`
+	Verify    []VerifyStatus  `json:"verify"` // last completeness check per folder
 }
 
 // FolderStatus is one rep's folder.
@@ -41,6 +42,7 @@ type Totals struct {
 	Events        int64 `json:"events"`
 	Customers     int64 `json:"customers"`
 	SearchBacklog int64 `json:"search_outbox_backlog"`
+	VerifyGaps    int64 `json:"verify_gaps"` // missing messages found by the last check
 }
 
 // GetStatus gathers the sync state and totals.
@@ -78,6 +80,12 @@ func GetStatus(ctx context.Context, db DB) (Status, error) {
 		&t.Messages, &t.Unparseable, &t.OnNoTimeline, &t.Events, &t.Customers, &t.SearchBacklog)
 	if err != nil {
 		return st, fmt.Errorf("status: %w", err)
+	}
+	if st.Verify, err = verifyStatus(ctx, db); err != nil {
+		return st, err
+	}
+	for _, v := range st.Verify {
+		t.VerifyGaps += v.Gaps
 	}
 	return st, nil
 }

@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.syncer.Run(loopCtx) })
+	wg.Go(func() { ingest.NewVerifier(cfg, a.store, log).Run(loopCtx, cfg.Sync.VerifyEvery()) })
 	wg.Go(func() {
 		if err := a.index.Run(loopCtx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("search indexer stopped", "err", err)

@@ -72,12 +72,15 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := open(ctx, cfg, e.log)
+	log, prog := syncLogger(e)
+	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	a.syncer.OnProgress = prog.update
 	syncErr := a.syncer.SyncOnce(ctx)
+	prog.finish()
 	// Index what this pass captured, so a search right after finds it;
 	// a Meilisearch outage loses nothing: the outbox keeps it for later.
 	if _, err := drainAll(ctx, a.index); err != nil {

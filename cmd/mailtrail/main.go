@@ -31,6 +31,8 @@ var commands = []command{
 	{"serve", "serve: sync loops, search indexer and HTTP API until SIGTERM/SIGINT", cmdServe},
 	{"reindex", "reindex: rebuild the Meilisearch index from PostgreSQL", cmdReindex},
 	{"mailboxes", "mailboxes [list | retry REP]: each mailbox's sync state as JSON; retry a parked or backing-off mailbox now", cmdMailboxes},
+	{"import", "import --rep EMAIL [--json] PATH...: historic mail from .eml files, Maildir folders and mbox files into a rep's mailbox", cmdImport},
+	{"verify", "verify [--rep EMAIL] [--json]: compare each synced folder on the server with what is stored; non-zero exit on a gap", cmdVerify},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
 }
 

@@ -1,0 +1,108 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/ingest"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// SaveBatch must leave the store exactly as saving the same messages one
+// by one with Save does, on the cases where order matters: a second copy
+// in the same batch, a Sent copy that adds the Bcc line, a message that
+// reuses another's Message-ID, noise that a later copy turns into an
+// event, new customers met several times, a new contact at a known domain.
+func TestSaveBatchEqualsSave(t *testing.T) {
+	rfq := mail("Li Wei <"+buyer+">", amy, "RFQ: LED panel", "sb-rfq@acme-buyer.de", "Dear Amy, please quote 500 pcs.")
+	sentNoBcc := mail(amy, "Max <max@newco-one.example>", "Quotation", "sb-q@ourco.example", "Dear Max, our price is USD 3/pc.")
+	sentBcc := strings.Replace(sentNoBcc, "MIME-Version", "Bcc: boss@newco-two.example\nMIME-Version", 1)
+	reuse := mail("Li Wei <"+buyer+">", amy, "Another subject", "sb-rfq@acme-buyer.de", "A different message, same Message-ID.")
+	contact := mail("Hans <hans@acme-buyer.de>", amy, "Hello", "sb-hans@acme-buyer.de", "Hello Amy, I am the new buyer.")
+	newco := mail("Max <max@newco-one.example>", amy, "RFQ", "sb-newco@newco-one.example", "Please quote 100 pcs downlights.")
+	gmail := mail("Ana <ana.compras@gmail.com>", amy, "Compra", "sb-gmail@mail.gmail.com", "Hola Amy, necesito precio de 200 paneles.")
+	raws := []struct{ raw, role string }{
+		{rfq, "inbox"}, {rfq, "inbox"}, {sentNoBcc, "sent"}, {newco, "inbox"}, {sentBcc, "sent"},
+		{reuse, "inbox"}, {contact, "inbox"}, {gmail, "inbox"}, {newco, "inbox"}, {reuse, "inbox"},
+	}
+	dump := func(sequential bool) []string {
+		r := newRig(t)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		p := ingest.NewPipeline(r.cfg, r.store, classify.Default(), log)
+		if err := p.Reload(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+		var prs []*ingest.Prepared
+		var locs []*timeline.Location
+		for i, m := range raws {
+			prs = append(prs, p.Prepare([]byte(strings.ReplaceAll(m.raw, "\n", "\r\n")), amy, m.role))
+			locs = append(locs, &timeline.Location{Rep: amy, Folder: m.role, UIDValidity: 1, UID: uint32(i + 1)})
+		}
+		var results []timeline.SaveResult
+		err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
+			if !sequential {
+				var err error
+				results, err = p.SaveBatch(r.ctx, tx, prs, locs)
+				return err
+			}
+			for i := range prs {
+				res, err := p.Save(r.ctx, tx, prs[i], locs[i])
+				if err != nil {
+					return err
+				}
+				results = append(results, res)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Serial ids differ with the order of attempts; compare by keys.
+		var out []string
+		for i, res := range results {
+			var key string
+			r.store.Pool.QueryRow(r.ctx, `SELECT dedup_key FROM messages WHERE id = $1`, res.MessageID).Scan(&key)
+			out = append(out, fmt.Sprint("result ", i, " ", key, " ", res.Inserted, " ", res.NewEvents))
+		}
+		for _, q := range []string{
+			`SELECT dedup_key || ' ' || bcc_addrs::text || ' ' || coalesce(noise, '-') FROM messages`,
+			`SELECT m.dedup_key || ' ' || length(x.raw) FROM message_raw x JOIN messages m ON m.id = x.message_id`,
+			`SELECT l.folder || ' ' || l.uid || ' ' || m.dedup_key FROM message_locations l JOIN messages m ON m.id = l.message_id`,
+			`SELECT m.dedup_key || ' ' || coalesce(c.auto_key, c.name) || ' ' || e.kind || ' ' || e.direction || ' ' || e.rep
+				FROM events e JOIN messages m ON m.id = e.message_id JOIN customers c ON c.id = e.customer_id`,
+			`SELECT count(*)::text FROM search_outbox`,
+			`SELECT name || ' ' || coalesce(owner, '') || ' ' || coalesce(auto_key, '') FROM customers`,
+			`SELECT coalesce(c.auto_key, c.name) || ' ' || d.domain FROM customer_domains d JOIN customers c ON c.id = d.customer_id`,
+			`SELECT coalesce(c.auto_key, c.name) || ' ' || k.email || ' ' || k.name FROM contacts k JOIN customers c ON c.id = k.customer_id`,
+		} {
+			rows, err := r.store.Pool.Query(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			out = append(out, got...)
+		}
+		return out
+	}
+	seq, batch := dump(true), dump(false)
+	if !slices.Equal(seq, batch) {
+		t.Errorf("SaveBatch differs from Save one by one:\nSave:\n  %s\nSaveBatch:\n  %s", strings.Join(seq, "\n  "), strings.Join(batch, "\n  "))
+	}
+	for _, want := range []string{"mid:sb-rfq@acme-buyer.de#", "boss@newco-two.example", "domain:newco-one.example", "email:ana.compras@gmail.com", "hans@acme-buyer.de"} {
+		if !slices.ContainsFunc(seq, func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("the case %q did not happen: the test lost its point\n%s", want, strings.Join(seq, "\n"))
+		}
+	}
+}
