@@ -124,13 +124,7 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 		}
 	}
 	for _, e := range c.Events {
-		tag, err := db.Exec(ctx, `
-			WITH e AS (
-				INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (message_id, customer_id) DO NOTHING
-				RETURNING id)
-			INSERT INTO search_outbox (event_id) SELECT id FROM e`,
+		tag, err := db.Exec(ctx, insertEvent,
 			r.MessageID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence)
 		if err != nil {
 			return r, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
