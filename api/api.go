@@ -40,6 +40,9 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/customers", s.listCustomers)
 	api.HandleFunc("GET /api/v1/customers/{id}", s.getCustomer)
 	api.HandleFunc("GET /api/v1/customers/{id}/timeline", s.timeline)
+	api.HandleFunc("GET /api/v1/customers/duplicates", s.listDuplicates)
+	api.HandleFunc("POST /api/v1/customers/{id}/merge", s.mergeCustomer)
+	api.HandleFunc("GET /api/v1/customers/{id}/merges", s.listMerges)
 	api.HandleFunc("GET /api/v1/search", s.search)
 	api.HandleFunc("GET /api/v1/status", s.status)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

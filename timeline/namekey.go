@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -43,7 +44,7 @@ func NameKey(name string) string {
 		if t := toks[len(toks)-1]; legalForms[t] || nameFillers[t] {
 			toks, changed = toks[:len(toks)-1], true
 		}
-		if len(toks) > 0 && (legalForms[toks[0]] || nameFillers[toks[0]]) {
+		if len(toks) > 0 && (prefixForms[toks[0]] || nameFillers[toks[0]]) {
 			toks, changed = toks[1:], true
 		}
 	}
@@ -62,7 +63,8 @@ func NameKey(name string) string {
 
 // legalForms are company-form words as NameKey sees them (dots removed:
 // "S.A." is "sa", "Sp. z o.o." is "sp", "z", "oo"). They are dropped only
-// at the ends of a name, where they say nothing about which company it is.
+// at the end of a name, where they say nothing about which company it is
+// (and "As" or "Co" inside a name stays).
 var legalForms = wordSet(
 	"llc", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "plc", "llp", "lp",
 	"gmbh", "ag", "kg", "kgaa", "ohg", "ug", "mbh", "ev", "sa", "sas", "sarl", "srl", "spa", "sl", "slu",
@@ -72,6 +74,10 @@ var legalForms = wordSet(
 	"doo", "eood", "ood", "tbk", "pt", "snc", "sci", "ooo", "oao", "zao", "pao", "ao", "ип", "ооо",
 	"оао", "зао", "пао", "ао", "тов", "тоо", "чп", "ltdco", "coltd", "pvt", "private", "company",
 )
+
+// prefixForms are the legal forms written before the name ("ООО
+// «Светлый Дом»", "PT Maju Jaya", "CV Sinar").
+var prefixForms = wordSet("ooo", "oao", "zao", "pao", "ao", "ип", "ооо", "оао", "зао", "пао", "ао", "тов", "тоо", "чп", "pt", "cv")
 
 // nameFillers are dropped at the ends ("S.A. de C.V." leaves "de" behind,
 // "The" opens many names); conjunctions everywhere ("Tan & Lim" = "Tan and
@@ -92,6 +98,9 @@ var cjkForms = []string{
 // repeatedly ("集团有限公司" ends in two of them).
 func stripCJKForms(s string) string {
 	s = strings.TrimSpace(s)
+	if slices.Contains(cjkForms, s) {
+		return ""
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, f := range cjkForms {

@@ -33,12 +33,13 @@ type Concern struct {
 }
 
 // QueueRematch queues the messages c concerns for re-matching and returns
-// how many were newly queued. Stored addresses are compared lower-cased,
+// how many it concerns (queued now or already). Stored addresses are compared lower-cased,
 // in punycode and Unicode form, so that a message stored with a Unicode
 // domain is found by its punycode form.
 func QueueRematch(ctx context.Context, db DB, c Concern) (int, error) {
 	domains, emails := withUnicode(c.Domains), withUnicode(c.Emails)
-	tag, err := db.Exec(ctx, `
+	var n int
+	err := db.QueryRow(ctx, `
 		WITH changed(domain) AS (SELECT DISTINCT unnest($1::text[])),
 		listed(email) AS (SELECT DISTINCT unnest($2::text[])),
 		addrs AS (
@@ -57,15 +58,17 @@ func QueueRematch(ctx context.Context, db DB, c Concern) (int, error) {
 			UNION
 			SELECT e.message_id FROM events e JOIN customers c ON c.id = e.customer_id WHERE $4 AND c.auto_created
 			UNION
-			SELECT id FROM messages WHERE $5 AND noise IN ('unmatched', 'pending_reply', 'suspicious'))
-		INSERT INTO rematch_queue (message_id, reason)
-		SELECT id, $6 FROM hits ORDER BY id
-		ON CONFLICT DO NOTHING`,
-		domains, emails, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason)
+			SELECT id FROM messages WHERE $5 AND noise IN ('unmatched', 'pending_reply', 'suspicious')),
+		queued AS (
+			INSERT INTO rematch_queue (message_id, reason)
+			SELECT id, $6 FROM hits ORDER BY id
+			ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM hits`,
+		domains, emails, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("queue messages for matching: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // QueueAllForRematch queues every stored message (mailtrail rematch, or a
