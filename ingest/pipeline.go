@@ -241,6 +241,15 @@ func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Pa
 	r := b.Resolution
 	switch r.Class {
 	case matcher.ClassCustomer:
+		if r.Via == matcher.ViaEmail && b.Addr.Name != "" && p.matcher.Load().CustomerName(r.CustomerID) == r.Email {
+			// A free-mail buyer first met without a display name (our reply
+			// to them) is named once their name shows up.
+			if name := matcher.NewBuyerName(matcher.Resolution{Class: matcher.ClassNewEmail, NewKey: r.Email}, b.Addr.Name); name != r.Email {
+				if err := timeline.NameAutoCustomer(ctx, tx, r.CustomerID, r.Email, name); err != nil {
+					return 0, false, err
+				}
+			}
+		}
 		if r.Via == matcher.ViaDomain {
 			// A new address at a known customer's domain becomes its contact.
 			if _, err := timeline.LearnContact(ctx, tx, r.CustomerID, timeline.Contact{Email: r.Email, Name: b.Addr.Name}); err != nil {

@@ -134,6 +134,23 @@ func EnsureAuto(ctx context.Context, db DB, key, name, owner string) (id int64, 
 	return id, true, nil
 }
 
+// NameAutoCustomer renames a customer created from mail that is still
+// named after its address (placeholder) to name, and queues its events for
+// re-indexing. It does nothing when the customer was renamed since.
+func NameAutoCustomer(ctx context.Context, db DB, id int64, placeholder, name string) error {
+	tag, err := db.Exec(ctx, `UPDATE customers SET name = $3, updated_at = now() WHERE id = $1 AND auto_created AND name = $2`,
+		id, placeholder, name)
+	if err != nil {
+		return fmt.Errorf("name customer %d: %w", id, err)
+	}
+	if tag.RowsAffected() > 0 {
+		if _, err := db.Exec(ctx, `INSERT INTO search_outbox (event_id) SELECT id FROM events WHERE customer_id = $1`, id); err != nil {
+			return fmt.Errorf("reindex events of customer %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // AutoCustomer finds the customer created from mail for key, following a
 // merge; ok is false when there is none.
 func AutoCustomer(ctx context.Context, db DB, key string) (id int64, ok bool, err error) {
