@@ -55,6 +55,9 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := timeline.GetCustomer(r.Context(), s.store.Pool, id)
+	if errors.Is(err, timeline.ErrNotFound) && s.redirectMerged(w, r, id) {
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -81,6 +84,9 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c, err := timeline.GetCustomer(r.Context(), s.store.Pool, id)
+	if errors.Is(err, timeline.ErrNotFound) && s.redirectMerged(w, r, id) {
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -17,7 +17,6 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 // GET /api/v1/mailboxes shows each mailbox's state with its folders and
 // backlog and the last error in words; POST .../retry unparks a mailbox.

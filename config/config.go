@@ -127,6 +127,11 @@ type Matching struct {
 	AutoCreate     string   `yaml:"auto_create"`
 	FreeMailAdd    []string `yaml:"freemail_add"`
 	FreeMailRemove []string `yaml:"freemail_remove"`
+
+	// RequireReply: a new buyer becomes a customer only once a rep has
+	// written to them; until then their mail is stored as pending_reply
+	// and goes on their timeline when the rep replies.
+	RequireReply bool `yaml:"require_reply"`
 }
 
 // Load reads the file at path (YAML), applies the MAILTRAIL_* environment

@@ -28,6 +28,7 @@ func (s *Syncer) Run(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.reloadLoop(ctx) })
+	wg.Go(func() { s.maintainLoop(ctx) })
 	for _, rep := range s.cfg.Reps {
 		wg.Go(func() { s.loop(ctx, rep) })
 	}

@@ -28,6 +28,9 @@ type Pipeline struct {
 	matcher  atomic.Pointer[matcher.Matcher]
 	repOf    map[string]string // normalized rep address or alias -> rep email
 	freeMail matcher.FreeMail
+	// created is set when a customer was created from mail, so that a
+	// long re-match reloads the matcher between batches.
+	created atomic.Bool
 }
 
 // NewPipeline builds a pipeline; call Reload before the first Prepare.
@@ -60,9 +63,9 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 		dir.Suppliers = append(dir.Suppliers, matcher.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
 	}
 	for _, c := range custs {
-		mc := matcher.Customer{ID: c.ID, Name: c.Name, Domains: c.Domains}
+		mc := matcher.Customer{ID: c.ID, Name: c.Name, Domains: c.Domains, AutoCreated: c.AutoCreated}
 		for _, k := range c.Contacts {
-			mc.Emails = append(mc.Emails, matcher.Contact{Email: k.Email, Name: k.Name})
+			mc.Emails = append(mc.Emails, matcher.Contact{Email: k.Email, Name: k.Name, Learned: k.Learned})
 		}
 		dir.Customers = append(dir.Customers, mc)
 	}
@@ -81,7 +84,12 @@ type Prepared struct {
 // Prepare parses, matches and classifies raw mail found in rep's mailbox.
 // It never fails: what cannot be parsed is kept raw and flagged.
 func (p *Pipeline) Prepare(raw []byte, rep, role string) *Prepared {
-	m := message.Parse(raw)
+	return p.prepare(message.Parse(raw), raw, rep)
+}
+
+// prepare is Prepare on a parsed message (re-matching adds the stored Bcc
+// line to it first).
+func (p *Pipeline) prepare(m *message.Message, raw []byte, rep string) *Prepared {
 	pr := &Prepared{rep: strings.ToLower(rep)}
 	pr.rec = timeline.Captured{
 		DedupKey: dedupKey(m), ContentHash: contentHash(m), MessageID: m.MessageID, Subject: m.Subject, SentAt: m.Date,
@@ -164,47 +172,111 @@ func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox str
 }
 
 // Save stores a prepared message with its events, creating the customers
-// that new buyers need, inside tx.
+// that new buyers need, inside tx. With matching.require_reply, mail from a
+// new buyer no rep has written to yet gets no event: it is stored as
+// pending_reply (when it has no other customer) and waits in
+// pending_replies until a rep writes to that buyer.
 func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *timeline.Location) (timeline.SaveResult, error) {
 	rec := pr.rec
-	at := rec.SentAt
+	events, pending, err := p.events(ctx, tx, pr)
+	if err != nil {
+		return timeline.SaveResult{}, err
+	}
+	rec.Events = events
+	if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
+		rec.Noise = NoisePendingReply
+	}
+	res, err := timeline.SaveMessage(ctx, tx, &rec, loc)
+	if err != nil {
+		return res, err
+	}
+	for _, k := range pending {
+		if err := timeline.AddPending(ctx, tx, res.MessageID, k); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// NoisePendingReply is the noise of mail from a new buyer that waits for a
+// rep's reply (matching.require_reply).
+const NoisePendingReply = "pending_reply"
+
+// events resolves a prepared message's buyers to customers: the events to
+// record, and the new-buyer keys that wait for a reply.
+func (p *Pipeline) events(ctx context.Context, tx timeline.DB, pr *Prepared) (events []timeline.NewEvent, pending []string, err error) {
+	at := pr.rec.SentAt
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
 	for _, b := range pr.buyers {
-		id, err := p.customerFor(ctx, tx, b, pr.rep)
+		id, ok, err := p.customerFor(ctx, tx, b, pr)
 		if err != nil {
-			return timeline.SaveResult{}, err
+			return nil, nil, err
 		}
-		rec.Events = append(rec.Events, timeline.NewEvent{
-			CustomerID: id, Kind: pr.verdict.Kind, Direction: rec.Direction, Rep: pr.rep,
+		if !ok {
+			pending = append(pending, autoKey(b.Resolution))
+			continue
+		}
+		events = append(events, timeline.NewEvent{
+			CustomerID: id, Kind: pr.verdict.Kind, Direction: pr.rec.Direction, Rep: pr.rep,
 			OccurredAt: at, Rule: pr.verdict.Rule, Confidence: pr.verdict.Confidence,
 		})
 	}
-	return timeline.SaveMessage(ctx, tx, &rec, loc)
+	return events, pending, nil
 }
 
-func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, rep string) (int64, error) {
+// autoKey is the key of the customer created for a new buyer.
+func autoKey(r matcher.Resolution) string {
+	if r.Class == matcher.ClassNewEmail {
+		return "email:" + r.NewKey
+	}
+	return "domain:" + r.NewKey
+}
+
+// customerFor returns the customer of a buyer party; ok is false when the
+// buyer is new, matching.require_reply holds, the mail came from them, and
+// no rep has written to them yet.
+func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, pr *Prepared) (id int64, ok bool, err error) {
 	r := b.Resolution
 	switch r.Class {
 	case matcher.ClassCustomer:
-		if r.Via == matcher.ViaDomain {
-			// A new address at a known customer's domain becomes its contact.
-			if _, err := timeline.AddContact(ctx, tx, r.CustomerID, timeline.Contact{Email: r.Email, Name: b.Addr.Name}); err != nil {
-				return 0, err
+		if r.Via == matcher.ViaEmail && b.Addr.Name != "" && p.matcher.Load().CustomerName(r.CustomerID) == r.Email {
+			// A free-mail buyer first met without a display name (our reply
+			// to them) is named once their name shows up.
+			if name := matcher.NewBuyerName(matcher.Resolution{Class: matcher.ClassNewEmail, NewKey: r.Email}, b.Addr.Name); name != r.Email {
+				if err := timeline.NameAutoCustomer(ctx, tx, r.CustomerID, r.Email, name); err != nil {
+					return 0, false, err
+				}
 			}
 		}
-		return r.CustomerID, nil
-	case matcher.ClassNewDomain:
-		return timeline.EnsureAutoCustomer(ctx, tx, "domain:"+r.NewKey, r.NewKey, rep)
-	case matcher.ClassNewEmail:
-		name := strings.TrimSpace(b.Addr.Name)
-		if name == "" {
-			name = r.NewKey
+		if r.Via == matcher.ViaDomain {
+			// A new address at a known customer's domain becomes its contact.
+			if _, err := timeline.LearnContact(ctx, tx, r.CustomerID, timeline.Contact{Email: r.Email, Name: b.Addr.Name}); err != nil {
+				return 0, false, err
+			}
 		}
-		return timeline.EnsureAutoCustomer(ctx, tx, "email:"+r.NewKey, name, rep)
+		return r.CustomerID, true, nil
+	case matcher.ClassNewDomain, matcher.ClassNewEmail:
+		key := autoKey(r)
+		if p.cfg.Matching.RequireReply && pr.rec.Direction != string(matcher.Out) {
+			// A rep has written to this buyer exactly when their customer
+			// exists: an outbound message creates it.
+			return timeline.AutoCustomer(ctx, tx, key)
+		}
+		id, created, err := timeline.EnsureAuto(ctx, tx, key, matcher.NewBuyerName(r, b.Addr.Name), pr.rep)
+		if err != nil {
+			return 0, false, err
+		}
+		if created {
+			p.created.Store(true)
+			if _, err := timeline.ReleasePending(ctx, tx, key); err != nil {
+				return 0, false, err
+			}
+		}
+		return id, true, nil
 	}
-	return 0, fmt.Errorf("party %s is not a buyer", r.Email)
+	return 0, false, fmt.Errorf("party %s is not a buyer", r.Email)
 }
 
 func envelope(m *message.Message) matcher.Envelope {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -32,38 +31,18 @@ func (p *Pipeline) PrepareAll(raws map[imap.UID][]byte, rep, role string) map[im
 // each in order, in a handful of round trips to PostgreSQL instead of
 // five or more per message, which set the pace of a sync.
 func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
-	var needs []timeline.CustomerNeed
-	for _, pr := range prs {
-		for _, b := range pr.buyers {
-			n, err := need(b, pr.rep)
-			if err != nil {
-				return nil, err
-			}
-			needs = append(needs, n)
-		}
-	}
-	ids, err := timeline.EnsureCustomers(ctx, tx, needs)
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]*timeline.Captured, len(prs))
-	k := 0
+	// The batched path (EnsureCustomers + SaveMessages, below) predates
+	// re-matching, pending replies and customer redirects, which live in
+	// Save; until it carries them, correctness wins: one Save per message.
+	rs := make([]timeline.SaveResult, 0, len(prs))
 	for i, pr := range prs {
-		rec := pr.rec
-		at := rec.SentAt
-		if at.IsZero() {
-			at = time.Now().UTC()
+		r, err := p.Save(ctx, tx, pr, locs[i])
+		if err != nil {
+			return rs, err
 		}
-		for range pr.buyers {
-			rec.Events = append(rec.Events, timeline.NewEvent{
-				CustomerID: ids[k], Kind: pr.verdict.Kind, Direction: rec.Direction, Rep: pr.rep,
-				OccurredAt: at, Rule: pr.verdict.Rule, Confidence: pr.verdict.Confidence,
-			})
-			k++
-		}
-		recs[i] = &rec
+		rs = append(rs, r)
 	}
-	return timeline.SaveMessages(ctx, tx, recs, locs)
+	return rs, nil
 }
 
 // need is customerFor as a CustomerNeed.

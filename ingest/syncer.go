@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -95,8 +96,15 @@ func (s *Syncer) ensureMailboxes(ctx context.Context) error {
 // backfill), sync.workers at a time. A failing mailbox does not stop the
 // others; the error joins one MailboxError per failed mailbox. A parked
 // mailbox fails at once unless its config changed.
+//
+// Before the pass, a changed matching config queues the stored mail for
+// re-matching; after it, Maintain re-matches what is queued and scans for
+// duplicate customers when customers changed.
 func (s *Syncer) SyncOnce(ctx context.Context) error {
 	if err := s.pipe.Reload(ctx); err != nil {
+		return err
+	}
+	if _, err := s.pipe.CheckConfig(ctx); err != nil {
 		return err
 	}
 	if err := s.ensureMailboxes(ctx); err != nil {
@@ -122,6 +130,9 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	if _, err := s.pipe.Maintain(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -189,11 +200,58 @@ func (s *Syncer) record(ctx context.Context, rep config.Rep, err error, failures
 		hash := ""
 		if park {
 			hash = configHash(rep)
+
 		}
 		rerr = timeline.RecordSyncError(ctx, s.store.Pool, rep.Email, err.Error(), Advice(rep, err), failures, next, park, hash)
 	}
 	if rerr != nil {
 		s.log.Error("record mailbox state", "rep", rep.Email, "err", rerr)
+	}
+}
+
+// maintainOnce is Maintain with a panic turned into an error, so that
+// one bad message does not stop maintenance for good.
+func (s *Syncer) maintainOnce(ctx context.Context) (m Maintained, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic during maintenance: %v", r)
+		}
+	}()
+	return s.pipe.Maintain(ctx)
+}
+
+// maintainInterval is how often the daemon looks for re-matching and
+// duplicate scans owed (an API merge queues them).
+const maintainInterval = 10 * time.Second
+
+// maintainLoop checks the matching config once, then runs Maintain every
+// maintainInterval (or the sync interval, when shorter) until ctx ends.
+func (s *Syncer) maintainLoop(ctx context.Context) {
+	if n, err := s.pipe.CheckConfig(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("check matching config", "err", err)
+	} else if n > 0 {
+		s.log.Info("matching config changed: stored mail queued to be matched again", "messages", n)
+	}
+	every := min(maintainInterval, s.cfg.Sync.Interval)
+	for {
+		m, err := s.maintainOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.Error("maintenance", "err", err)
+		case m.Rematch.Messages > 0 || m.Duplicates != nil:
+			args := []any{"messages", m.Rematch.Messages, "events_added", m.Rematch.Added, "events_removed", m.Rematch.Removed}
+			if m.Duplicates != nil {
+				args = append(args, "duplicate_pairs", m.Duplicates.Pairs)
+			}
+			s.log.Info("customer records maintained", args...)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every + time.Duration(rand.Int64N(int64(every)/5+1))):
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -123,3 +124,10 @@ func (f FreeMail) Len() int { return len(f.set) }
 // IsZero reports whether f is the zero value (no list given at all), as
 // opposed to a list that is empty on purpose.
 func (f FreeMail) IsZero() bool { return f.set == nil }
+
+// Domains returns the list's domains, sorted: what a fingerprint of the
+// matching config hashes, so that stored mail is matched again when the
+// list changes.
+func (f FreeMail) Domains() []string {
+	return slices.Sorted(maps.Keys(f.set))
+}

@@ -77,13 +77,19 @@ func (l *lookalikes) hashWithout(s string, j int) uint64 {
 // label it imitates and whether it is the exact same label under another
 // suffix (same=true) rather than a typo or homoglyph. ok=false: unrelated.
 // A domain whose registrable domain is itself indexed (the parent of a
-// customer's subdomain entry) is not a look-alike.
-func (l *lookalikes) check(domain string) (hit lookLabel, same, ok bool) {
+// customer's subdomain entry) is not a look-alike. skip, when not nil,
+// leaves out the labels of some customers (the customer being checked and
+// the other customers created from mail).
+func (l *lookalikes) check(domain string, skip func(cust int32) bool) (hit lookLabel, same, ok bool) {
 	reg, raw := registrable(domain)
-	if _, own := l.byReg[reg]; own || reg == raw {
+	if reg == raw {
 		return lookLabel{}, false, false
 	}
-	if i, found := l.byRaw[raw]; found {
+	skipped := func(i int32) bool { return skip != nil && skip(l.labels[i].cust) }
+	if i, own := l.byReg[reg]; own && !skipped(i) {
+		return lookLabel{}, false, false
+	}
+	if i, found := l.byRaw[raw]; found && !skipped(i) {
 		return l.labels[i], true, true
 	}
 	q := skeleton(raw)
@@ -94,6 +100,9 @@ func (l *lookalikes) check(domain string) (hit lookLabel, same, ok bool) {
 	consider := func(h uint64) {
 		l.deletes.each(uint32(h), func(i int32) bool {
 			c := l.labels[i]
+			if skipped(i) {
+				return true
+			}
 			if c.skel == q || (len(c.skel) >= minEditLen && withinOneEdit(q, c.skel)) {
 				if best < 0 || i < best {
 					best = i
@@ -112,7 +121,9 @@ func (l *lookalikes) check(domain string) (hit lookLabel, same, ok bool) {
 	if best < 0 {
 		return lookLabel{}, false, false
 	}
-	return l.labels[best], false, true
+	// The same label under another suffix, found here when byRaw holds a
+	// skipped customer's entry for it.
+	return l.labels[best], l.labels[best].raw == raw, true
 }
 
 // withinOneEdit reports whether a and b differ by at most one insertion,

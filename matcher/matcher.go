@@ -52,6 +52,7 @@ var noDomain = domInfo{cust: -1, sup: -1}
 type custInfo struct {
 	ID   int64
 	Name string
+	Auto bool // Customer.AutoCreated
 }
 
 // New builds the index. Entries that do not normalise are skipped, as are
@@ -75,7 +76,7 @@ func New(d Directory) *Matcher {
 	}
 	contacts := 0
 	for _, c := range d.Customers {
-		contacts += len(c.Emails)
+		contacts += len(c.Emails) // learned ones included: an upper bound
 	}
 	m.emails = newStrTable(len(d.RepAddresses) + contacts)
 
@@ -122,7 +123,7 @@ func (m *Matcher) indexCustomers(cs []Customer) {
 	for _, k := range order {
 		c := &cs[k]
 		ci := int32(len(m.cust))
-		m.cust = append(m.cust, custInfo{ID: c.ID, Name: strings.Clone(c.Name)})
+		m.cust = append(m.cust, custInfo{ID: c.ID, Name: strings.Clone(c.Name), Auto: c.AutoCreated})
 		for _, dom := range c.Domains {
 			if m.putDomain(dom, func(e *domInfo) {
 				if e.cust < 0 {
@@ -134,11 +135,13 @@ func (m *Matcher) indexCustomers(cs []Customer) {
 			}
 		}
 		for _, e := range c.Emails {
-			if n, ok := Normalize(e.Email); ok {
+			if n, ok := Normalize(e.Email); ok && !e.Learned {
 				m.emails.put(n, ci)
 			}
 		}
-		m.names.add(companyCore(c.Name), ci, false)
+		if !c.AutoCreated {
+			m.names.add(companyCore(c.Name), ci, false)
+		}
 	}
 	for ci, k := range order {
 		for _, e := range cs[k].Emails {

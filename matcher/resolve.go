@@ -1,6 +1,8 @@
 package matcher
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -24,10 +26,38 @@ import (
 // match. An address that does not normalise is Invalid.
 func (m *Matcher) Resolve(a Addr) Resolution {
 	r := m.resolveAddr(a.Email)
-	if r.Class == ClassNewDomain || r.Class == ClassNewEmail {
-		m.suspect(&r, a.Name)
+	switch {
+	case r.Class == ClassNewDomain || r.Class == ClassNewEmail:
+		m.suspect(&r, a.Name, false)
+	case r.Class == ClassCustomer && m.custAt(r.CustomerID).Auto:
+		m.suspectAuto(&r, a.Name)
 	}
 	return r
+}
+
+// custAt returns the indexed customer with id (it exists: resolveAddr
+// found it).
+func (m *Matcher) custAt(id int64) custInfo {
+	i, _ := slices.BinarySearchFunc(m.cust, id, func(c custInfo, id int64) int { return cmp.Compare(c.ID, id) })
+	return m.cust[i]
+}
+
+// suspectAuto applies the new-buyer checks to mail matched to a customer
+// created from mail (see Customer.AutoCreated): look-alike of a listed
+// customer's domain or ours, or a display name imitating a listed customer
+// or contact. When one holds, the address is Suspicious instead.
+func (m *Matcher) suspectAuto(r *Resolution, name string) {
+	as := *r
+	as.Class = ClassNewEmail
+	if r.Via == ViaDomain {
+		as.Class = ClassNewDomain
+		as.NewKey, _ = registrable(r.Domain)
+	}
+	m.suspect(&as, name, true)
+	if as.Class == ClassSuspicious {
+		as.CustomerID, as.Via, as.MatchedDomain = 0, ViaNone, ""
+		*r = as
+	}
 }
 
 // resolveAddr is Resolve without the display-name checks.
@@ -86,9 +116,16 @@ func (m *Matcher) resolveAddr(email string) Resolution {
 // suspect turns a new buyer into Suspicious when its domain is a look-alike
 // or its display name imitates someone; it adds the SameNameOtherSuffix
 // hint to a NewDomain that shares a customer's label.
-func (m *Matcher) suspect(r *Resolution, name string) {
+//
+// listedOnly compares with the listed customers and ours only, leaving out
+// the customers created from mail (the one the address matched among them).
+func (m *Matcher) suspect(r *Resolution, name string, listedOnly bool) {
+	var skip func(int32) bool
+	if listedOnly {
+		skip = func(ci int32) bool { return ci >= 0 && m.cust[ci].Auto }
+	}
 	if r.Class == ClassNewDomain {
-		if hit, same, ok := m.looks.check(r.Domain); ok {
+		if hit, same, ok := m.looks.check(r.Domain, skip); ok {
 			switch {
 			case hit.cust < 0:
 				r.Class, r.Suspicion, r.ImitatesUs = ClassSuspicious, LookAlikeOwnDomain, true
@@ -107,13 +144,13 @@ func (m *Matcher) suspect(r *Resolution, name string) {
 	if name == "" {
 		return
 	}
-	if other, ok := m.addressInName(name, r.Email); ok {
+	if other, ok := m.addressInName(name, r.Email); ok && !(listedOnly && other.Class == ClassCustomer && m.custAt(other.CustomerID).Auto) {
 		r.Class, r.Suspicion = ClassSuspicious, NameShowsOtherAddress
 		r.Imitated, r.ImitatesUs = other.CustomerID, other.Class == ClassInternal
 		r.Detail = "display name shows " + other.Email + " but the address is " + r.Email
 		return
 	}
-	if ci, contact, ok := m.names.find(name); ok {
+	if ci, contact, ok := m.names.find(name); ok && (skip == nil || !skip(ci)) {
 		c := m.cust[ci]
 		r.Class, r.Imitated = ClassSuspicious, c.ID
 		if contact {

@@ -26,6 +26,12 @@ type Envelope struct {
 type Contact struct {
 	Email string
 	Name  string
+	// Learned marks an address only seen in mail at one of the customer's
+	// domains (the store records such senders with their names). It is not
+	// evidence: the address is left out of the exact-address index, so a
+	// more specific customer domain still wins for it, and only the name
+	// is indexed for the impersonation checks.
+	Learned bool
 }
 
 // Customer is one row of the customer list. ID is the caller's identifier;
@@ -37,6 +43,14 @@ type Customer struct {
 	Name    string
 	Domains []string
 	Emails  []Contact
+	// AutoCreated marks a customer the store created from mail, not one a
+	// person listed. Its name (derived from a domain or a display name) is
+	// not used to flag imitations, and it does not vouch for itself: mail
+	// matched to it is still checked against the listed customers for
+	// look-alike domains and imitating display names, so a phisher that
+	// became a customer before the real customer list was imported is
+	// caught once the list is there.
+	AutoCreated bool
 }
 
 // Supplier is a factory we buy from. Mail with a supplier on the other side

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,10 +65,27 @@ func UpsertCustomer(ctx context.Context, db DB, in CustomerInput) (id int64, cre
 	return id, created, changed, nil
 }
 
-// AddContact adds an address to a customer; added is false when it was there.
+// AddContact adds a listed address to a customer; added is false when it
+// was there. A customer id merged away is replaced by the one it was
+// merged into.
 func AddContact(ctx context.Context, db DB, customerID int64, c Contact) (added bool, err error) {
-	tag, err := db.Exec(ctx, `INSERT INTO contacts (customer_id, email, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		customerID, c.Email, c.Name)
+	return addContact(ctx, db, customerID, c, false)
+}
+
+// LearnContact records an address seen in mail at a customer's domain,
+// with its display name (see contacts.learned): it is the customer's by
+// domain, and the name helps people and the impersonation checks. It does
+// nothing when the customer already has the address.
+func LearnContact(ctx context.Context, db DB, customerID int64, c Contact) (added bool, err error) {
+	return addContact(ctx, db, customerID, c, true)
+}
+
+func addContact(ctx context.Context, db DB, customerID int64, c Contact, learned bool) (bool, error) {
+	tag, err := db.Exec(ctx, `
+		INSERT INTO contacts (customer_id, email, name, learned)
+		VALUES (coalesce((SELECT new_id FROM customer_redirects WHERE old_id = $1), $1), $2, $3, $4)
+		ON CONFLICT DO NOTHING`,
+		customerID, c.Email, c.Name, learned)
 	if err != nil {
 		return false, fmt.Errorf("add contact %s to customer %d: %w", c.Email, customerID, err)
 	}
@@ -78,25 +96,75 @@ func AddContact(ctx context.Context, db DB, customerID int64, c Contact) (added 
 // ("domain:<d>" or "email:<a>"), creating it with the given name and owner
 // when it does not exist yet. Safe when several workers race on one key.
 func EnsureAutoCustomer(ctx context.Context, db DB, key, name, owner string) (int64, error) {
-	var id int64
-	err := db.QueryRow(ctx, `
+	id, _, err := EnsureAuto(ctx, db, key, name, owner)
+	return id, err
+}
+
+// EnsureAuto is EnsureAutoCustomer that also says whether this call
+// created the customer. A key whose customer was merged into another one
+// gives that other customer, so that mail matched with a directory from
+// before the merge does not create the merged customer again.
+func EnsureAuto(ctx context.Context, db DB, key, name, owner string) (id int64, created bool, err error) {
+	if id, ok, err := AutoCustomer(ctx, db, key); err != nil || ok {
+		return id, false, err
+	}
+	err = db.QueryRow(ctx, `
 		INSERT INTO customers (name, owner, auto_created, auto_key) VALUES ($1, $2, true, $3)
 		ON CONFLICT (auto_key) DO UPDATE SET auto_key = EXCLUDED.auto_key
-		RETURNING id`, name, nullable(owner), key).Scan(&id)
+		RETURNING id, (xmax = 0)`, name, nullable(owner), key).Scan(&id, &created)
 	if err != nil {
-		return 0, fmt.Errorf("create customer for %s: %w", key, err)
+		return 0, false, fmt.Errorf("create customer for %s: %w", key, err)
+	}
+	if !created {
+		return id, false, nil
 	}
 	kind, value, _ := strings.Cut(key, ":")
 	switch kind {
 	case "domain":
 		_, err = db.Exec(ctx, `INSERT INTO customer_domains (customer_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, value)
 	case "email":
-		_, err = AddContact(ctx, db, id, Contact{Email: value})
+		_, err = AddContact(ctx, db, id, Contact{Email: value, Name: name})
 	}
 	if err != nil {
-		return 0, fmt.Errorf("create customer for %s: %w", key, err)
+		return 0, false, fmt.Errorf("create customer for %s: %w", key, err)
 	}
-	return id, nil
+	if err := MarkDuplicatesDirty(ctx, db); err != nil {
+		return 0, false, err
+	}
+	return id, true, nil
+}
+
+// NameAutoCustomer renames a customer created from mail that is still
+// named after its address (placeholder) to name, and queues its events for
+// re-indexing. It does nothing when the customer was renamed since.
+func NameAutoCustomer(ctx context.Context, db DB, id int64, placeholder, name string) error {
+	tag, err := db.Exec(ctx, `UPDATE customers SET name = $3, updated_at = now() WHERE id = $1 AND auto_created AND name = $2`,
+		id, placeholder, name)
+	if err != nil {
+		return fmt.Errorf("name customer %d: %w", id, err)
+	}
+	if tag.RowsAffected() > 0 {
+		if _, err := db.Exec(ctx, `INSERT INTO search_outbox (event_id) SELECT id FROM events WHERE customer_id = $1`, id); err != nil {
+			return fmt.Errorf("reindex events of customer %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// AutoCustomer finds the customer created from mail for key, following a
+// merge; ok is false when there is none.
+func AutoCustomer(ctx context.Context, db DB, key string) (id int64, ok bool, err error) {
+	err = db.QueryRow(ctx, `
+		SELECT id FROM customers WHERE auto_key = $1
+		UNION ALL SELECT new_id FROM customer_redirects WHERE auto_key = $1
+		LIMIT 1`, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("find customer for %s: %w", key, err)
+	}
+	return id, true, nil
 }
 
 // Customers lists customers by id after the cursor (0 = from the start).

@@ -2,127 +2,152 @@ package timeline
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/mail"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
 
-// CSVHeader is the header a customer CSV must have.
+// CSVHeader is the header a customer CSV (or the first row of an XLSX
+// sheet) must have.
 var CSVHeader = []string{"name", "domains", "emails", "grade", "owner", "phone", "country"}
 
-// ImportReport counts what an import did; Errors name each bad row's line.
+// ImportReport says what an import did (or, in a dry run, would do).
+// Errors name each bad row's line; the other rows still import.
 type ImportReport struct {
-	Created   int      `json:"created"`
-	Updated   int      `json:"updated"`
-	Unchanged int      `json:"unchanged"`
-	Errors    []string `json:"errors,omitempty"`
+	DryRun    bool        `json:"dry_run"`
+	Created   int         `json:"created"`
+	Updated   int         `json:"updated"`
+	Unchanged int         `json:"unchanged"`
+	Errors    []string    `json:"errors,omitempty"`
+	Rows      []RowResult `json:"rows"`
+	// TakenOver are the merges of customers created from mail into the
+	// imported customer that has their domain or address.
+	TakenOver []Merge `json:"taken_over,omitempty"`
+	// Duplicates are the candidate pairs that involve an imported customer
+	// after the import, and Scan what the scan changed overall.
+	Duplicates []DuplicatePair `json:"duplicates,omitempty"`
+	Scan       ScanResult      `json:"duplicate_scan"`
+	// Rematch is the number of stored messages queued to be matched again.
+	Rematch int `json:"rematch_queued"`
 }
+
+// RowResult is what happened to one row.
+type RowResult struct {
+	Line       int      `json:"line"`
+	Name       string   `json:"name"`
+	Action     string   `json:"action"` // created, updated, unchanged, rejected
+	CustomerID int64    `json:"customer_id,omitempty"`
+	MatchedBy  string   `json:"matched_by,omitempty"` // "domain acme.com", "email a@b.c", "name", "line 4"
+	Changes    []string `json:"changes,omitempty"`
+	Notes      []string `json:"notes,omitempty"` // other customers it also matches, free-mail domains
+	Error      string   `json:"error,omitempty"`
+}
+
+// Row actions.
+const (
+	RowCreated   = "created"
+	RowUpdated   = "updated"
+	RowUnchanged = "unchanged"
+	RowRejected  = "rejected"
+)
 
 // Normalizer turns an address into its one normal form (matcher.Normalize).
 type Normalizer func(addr string) (string, bool)
 
-// ImportCustomersCSV reads a customer CSV (header CSVHeader; domains and
-// emails ';'-separated) and upserts each row in its own transaction, so a
-// bad row is reported with its line number and the others still import.
-// Importing the same file again changes nothing.
-func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, norm Normalizer) (ImportReport, error) {
-	var rep ImportReport
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return rep, fmt.Errorf("line 1: read header: %w", err)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff") // Excel's UTF-8 BOM
-	}
-	if strings.Join(lower(header), ",") != strings.Join(CSVHeader, ",") {
-		return rep, fmt.Errorf("line 1: header is %q, want %q", strings.Join(header, ","), strings.Join(CSVHeader, ","))
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rep.Errors = append(rep.Errors, fmt.Sprintf("line %d: %v", pe.Line, pe.Err))
-				continue
-			}
-			return rep, err
-		}
-		in, err := parseCustomerRow(rec, norm)
-		if err != nil {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("line %d: %v", line, err))
-			continue
-		}
-		var created, changed bool
-		err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-			_, created, changed, err = UpsertCustomer(ctx, tx, in)
-			return err
-		})
-		switch {
-		case err != nil:
-			rep.Errors = append(rep.Errors, fmt.Sprintf("line %d: %v", line, err))
-		case created:
-			rep.Created++
-		case changed:
-			rep.Updated++
-		default:
-			rep.Unchanged++
-		}
-	}
-	return rep, nil
+// ImportOptions are what an import needs from outside the store.
+type ImportOptions struct {
+	Normalize Normalizer // required: matcher.Normalize
+	// FreeMail reports whether a normalized domain is free-mail. Such a
+	// domain in a domains column is kept (as the file says) but never used
+	// to find a customer, take one over, or pair duplicates. May be nil.
+	FreeMail func(domain string) bool
+	// DryRun runs the whole import in a transaction that is rolled back:
+	// the report says what would be created, updated, taken over and
+	// flagged, and nothing changes.
+	DryRun bool
+	// Source names the file in merge audit rows ("customers.xlsx").
+	Source string
 }
 
-func parseCustomerRow(rec []string, norm Normalizer) (CustomerInput, error) {
+// ImportCustomersCSV reads a customer CSV (header CSVHeader; domains and
+// emails ';'-separated) and imports it with ImportCustomers. Importing the
+// same file again changes nothing.
+func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, norm Normalizer) (ImportReport, error) {
+	rows, err := ReadCustomerFile(r)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	return s.ImportCustomers(ctx, rows, ImportOptions{Normalize: norm})
+}
+
+func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool) (CustomerInput, []string, error) {
 	var in CustomerInput
+	var notes []string
 	if len(rec) != len(CSVHeader) {
-		return in, fmt.Errorf("%d fields, want %d (%s)", len(rec), len(CSVHeader), strings.Join(CSVHeader, ","))
+		return in, nil, fmt.Errorf("%d fields, want %d (%s)", len(rec), len(CSVHeader), strings.Join(CSVHeader, ","))
 	}
 	in.Name = strings.TrimSpace(rec[0])
 	if in.Name == "" {
-		return in, errors.New("name: empty")
+		return in, nil, errors.New("name: empty")
 	}
 	for _, d := range splitList(rec[1]) {
 		n, ok := norm("x@" + d)
 		if !ok {
-			return in, fmt.Errorf("domains: %q is not a domain", d)
+			return in, nil, fmt.Errorf("domains: %q is not a domain", d)
 		}
-		in.Domains = append(in.Domains, n[strings.IndexByte(n, '@')+1:])
+		dom := n[strings.IndexByte(n, '@')+1:]
+		if freeMail != nil && freeMail(dom) {
+			notes = append(notes, fmt.Sprintf("domains: %s is free-mail: kept, but its senders match only by exact address", dom))
+		}
+		in.Domains = appendNew(in.Domains, dom)
 	}
 	for _, e := range splitList(rec[2]) {
 		n, ok := norm(e)
 		if !ok {
-			return in, fmt.Errorf("emails: %q is not an address", e)
+			return in, nil, fmt.Errorf("emails: %q is not an address", e)
 		}
-		in.Contacts = append(in.Contacts, Contact{Email: n})
+		if !containsContact(in.Contacts, n) {
+			in.Contacts = append(in.Contacts, Contact{Email: n})
+		}
 	}
 	in.Grade = strings.ToUpper(strings.TrimSpace(rec[3]))
 	if in.Grade != "" && !strings.Contains("ABCDE", in.Grade) || len(in.Grade) > 1 {
-		return in, fmt.Errorf("grade: %q is not one of A, B, C, D, E", rec[3])
+		return in, nil, fmt.Errorf("grade: %q is not one of A, B, C, D, E", rec[3])
 	}
 	in.Owner = strings.ToLower(strings.TrimSpace(rec[4]))
 	if in.Owner != "" {
 		if _, err := mail.ParseAddress(in.Owner); err != nil {
-			return in, fmt.Errorf("owner: %q is not an address", rec[4])
+			return in, nil, fmt.Errorf("owner: %q is not an address", rec[4])
 		}
 	}
 	in.Phone = strings.TrimSpace(rec[5])
 	in.Country = strings.TrimSpace(rec[6])
-	return in, nil
+	return in, notes, nil
+}
+
+func appendNew(ss []string, s string) []string {
+	for _, x := range ss {
+		if x == s {
+			return ss
+		}
+	}
+	return append(ss, s)
+}
+
+func containsContact(cs []Contact, email string) bool {
+	for _, c := range cs {
+		if c.Email == email {
+			return true
+		}
+	}
+	return false
 }
 
 func splitList(s string) []string {
 	var out []string
-	for _, p := range strings.Split(s, ";") {
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}

@@ -104,19 +104,21 @@ func ExportEvents(ctx context.Context, db DB, fn func(ExportEvent) error) error 
 
 // DirectoryCustomer is what the matcher needs of a customer.
 type DirectoryCustomer struct {
-	ID       int64
-	Name     string
-	Domains  []string
-	Contacts []Contact
+	ID          int64
+	Name        string
+	AutoCreated bool
+	Domains     []string
+	Contacts    []Contact
 }
 
 // Directory loads every customer with its domains and contacts, by id.
 func Directory(ctx context.Context, db DB) ([]DirectoryCustomer, error) {
 	rows, err := db.Query(ctx, `
-		SELECT c.id, c.name,
-			coalesce((SELECT array_agg(domain) FROM customer_domains d WHERE d.customer_id = c.id), '{}'),
-			coalesce((SELECT array_agg(email) FROM contacts k WHERE k.customer_id = c.id), '{}'),
-			coalesce((SELECT array_agg(name) FROM contacts k WHERE k.customer_id = c.id), '{}')
+		SELECT c.id, c.name, c.auto_created,
+			coalesce((SELECT array_agg(domain ORDER BY domain) FROM customer_domains d WHERE d.customer_id = c.id), '{}'),
+			coalesce((SELECT array_agg(email ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}'),
+			coalesce((SELECT array_agg(name ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}'),
+			coalesce((SELECT array_agg(learned ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}')
 		FROM customers c ORDER BY c.id`)
 	if err != nil {
 		return nil, fmt.Errorf("load customer directory: %w", err)
@@ -124,9 +126,10 @@ func Directory(ctx context.Context, db DB) ([]DirectoryCustomer, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (DirectoryCustomer, error) {
 		var d DirectoryCustomer
 		var emails, names []string
-		err := row.Scan(&d.ID, &d.Name, &d.Domains, &emails, &names)
+		var learned []bool
+		err := row.Scan(&d.ID, &d.Name, &d.AutoCreated, &d.Domains, &emails, &names, &learned)
 		for i := range emails {
-			d.Contacts = append(d.Contacts, Contact{Email: emails[i], Name: names[i]})
+			d.Contacts = append(d.Contacts, Contact{Email: emails[i], Name: names[i], Learned: learned[i]})
 		}
 		return d, err
 	})

@@ -30,13 +30,9 @@ const (
 	insertLocationSQL = `
 		INSERT INTO message_locations (rep, folder, uidvalidity, uid, message_id)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
-	insertEventSQL = `
-		WITH e AS (
-			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (message_id, customer_id) DO NOTHING
-			RETURNING id)
-		INSERT INTO search_outbox (event_id) SELECT id FROM e`
+	// insertEventSQL: see insertEvent (a save racing a merge follows the
+	// customer's redirect).
+	insertEventSQL = insertEvent
 )
 
 func messageArgs(c *Captured, key string) []any {

@@ -27,10 +27,12 @@ type Customer struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// Contact is one address of a customer.
+// Contact is one address of a customer. Learned marks an address seen in
+// mail at the customer's domain rather than listed (contacts.learned).
 type Contact struct {
-	Email string
-	Name  string
+	Email   string
+	Name    string
+	Learned bool
 }
 
 // Event is one message on one customer's timeline, with the message fields

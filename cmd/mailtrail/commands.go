@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -24,38 +23,6 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.log.Info("schema up to date", "from_version", from, "version", to)
-	return nil
-}
-
-func cmdCustomers(ctx context.Context, e *env, args []string) error {
-	if len(args) != 2 || args[0] != "import" {
-		return errors.New("usage: customers import FILE")
-	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(args[1])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	store, err := timeline.Open(ctx, cfg.Database.URL)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer store.Close()
-	rep, err := store.ImportCustomersCSV(ctx, f, matcher.Normalize)
-	if err != nil {
-		return fmt.Errorf("%s: %w", args[1], err)
-	}
-	for _, msg := range rep.Errors {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", args[1], msg)
-	}
-	fmt.Printf("created %d, updated %d, unchanged %d, rejected %d\n", rep.Created, rep.Updated, rep.Unchanged, len(rep.Errors))
-	if len(rep.Errors) > 0 {
-		return fmt.Errorf("%d rows rejected", len(rep.Errors))
-	}
 	return nil
 }
 

@@ -24,7 +24,8 @@ type command struct {
 
 var commands = []command{
 	{"migrate", "migrate: apply the database schema", cmdMigrate},
-	{"customers", "customers import FILE: import customers from a CSV (name,domains,emails,grade,owner,phone,country)", cmdCustomers},
+	{"customers", "customers import [--dry-run] FILE: import customers from a CSV or XLSX (name,domains,emails,grade,owner,phone,country)\n  customers merge KEEP OTHER: merge customer OTHER into KEEP (moves contacts, domains, events; OTHER redirects to KEEP)\n  customers duplicates: scan for duplicate customers and list the candidate pairs as JSON lines", cmdCustomers},
+	{"rematch", "rematch: match every stored message again against the current customers and config", cmdRematch},
 	{"sync", "sync --once: one pass over every configured mailbox", cmdSync},
 	{"export", "export events: every timeline event as JSON lines on stdout", cmdExport},
 	{"status", "status: sync state and totals as JSON", cmdStatus},

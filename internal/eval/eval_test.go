@@ -26,7 +26,18 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const corpusDir = "../../../shared/corpus/dev"
+// corpusDir is shared/corpus/dev in the nearest parent that has one:
+// ../../../shared from a checkout in /work/main, one level more from a
+// worktree in /work/wt/<name>.
+var corpusDir = func() string {
+	dir := "../../../shared/corpus/dev"
+	for up := "../../.."; len(up) < 40; up += "/.." {
+		if _, err := os.Stat(filepath.Join(up, "shared/corpus/dev")); err == nil {
+			return filepath.Join(up, "shared/corpus/dev")
+		}
+	}
+	return dir
+}()
 
 type loc struct {
 	rep, folder string
@@ -116,7 +127,8 @@ func TestDevCorpus(t *testing.T) {
 	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	syncer := ingest.NewSyncer(cfg, store, ingest.NewPipeline(cfg, store, classify.Default(), log), log)
+	pipe := ingest.NewPipeline(cfg, store, classify.Default(), log)
+	syncer := ingest.NewSyncer(cfg, store, pipe, log)
 	start := time.Now()
 	if err := syncer.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -127,6 +139,81 @@ func TestDevCorpus(t *testing.T) {
 
 	got := loadOutcome(t, ctx, store)
 	score(t, labels, files, got)
+
+	// Matching the stored mail again changes nothing: rematch is the same
+	// judgement as the sync.
+	start = time.Now()
+	st, err := pipe.Rematch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took = time.Since(start)
+	t.Logf("rematch: %d messages in %v: %.0f messages/s; %+v", st.Messages, took.Round(time.Millisecond),
+		float64(st.Messages)/took.Seconds(), st)
+	if st.Added != 0 || st.Removed != 0 || st.NoiseChanged != 0 || st.Messages != 400 {
+		t.Errorf("rematch of freshly synced mail changed something: %+v", st)
+	}
+
+	t.Run("customers imported after the mail", func(t *testing.T) {
+		lateImport(t, cfg, labels, files)
+	})
+}
+
+// lateImport syncs the same mailboxes into a fresh database with no
+// customers (every buyer becomes a customer created from mail), then
+// imports customers.csv: the customers from mail are taken over, the mail
+// is matched again, and the outcome must score as if the list had come
+// first.
+func lateImport(t *testing.T, base *config.Config, labels []Label, files map[string]loc) {
+	ctx := context.Background()
+	dbURL := testenv.Postgres(t)
+	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	store, err := timeline.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg := *base
+	cfg.Database.URL = dbURL
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pipe := ingest.NewPipeline(&cfg, store, classify.Default(), log)
+	if err := ingest.NewSyncer(&cfg, store, pipe, log).SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var autos int
+	store.Pool.QueryRow(ctx, `SELECT count(*) FROM customers WHERE auto_created`).Scan(&autos)
+
+	f, err := os.Open(filepath.Join(corpusDir, "customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := timeline.ReadCustomerFile(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: pipe.FreeMail})
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import customers: %v %v", err, rep.Errors)
+	}
+	st, err := pipe.Maintain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("late import: %d customers from mail before; %d created, %d updated, %d taken over; %d messages matched again "+
+		"(%d events added, %d removed) in %v", autos, rep.Created, rep.Updated, len(rep.TakenOver), st.Rematch.Messages,
+		st.Rematch.Added, st.Rematch.Removed, time.Since(start).Round(time.Millisecond))
+	score(t, labels, files, loadOutcome(t, ctx, store))
+
+	// Importing the same list again changes nothing.
+	again, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: pipe.FreeMail})
+	if err != nil || again.Created+again.Updated != 0 || len(again.TakenOver) != 0 || again.Rematch != 0 {
+		t.Errorf("second import: %v created %d updated %d taken over %d queued %d",
+			err, again.Created, again.Updated, len(again.TakenOver), again.Rematch)
+	}
 }
 
 // outcome is what mailtrail made of one stored message.

@@ -1,0 +1,318 @@
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/net/idna"
+
+	"github.com/mailtrail/mailtrail/message"
+)
+
+// Concern says which stored messages a change of the customer records can
+// move from one timeline to another.
+type Concern struct {
+	// CustomerIDs: messages with an event on these customers.
+	CustomerIDs []int64
+	// Domains and Emails (normalized): messages with a From, To, Cc or Bcc
+	// address at one of the domains (or a subdomain) or equal to one of the
+	// addresses.
+	Domains []string
+	Emails  []string
+	// AutoCreated: messages on customers created from mail, whose verdict
+	// a new customer can change (a look-alike of it, a name imitating it).
+	AutoCreated bool
+	// Noise: messages on no timeline for want of a customer (unmatched,
+	// pending_reply, suspicious), which include inline forwards whose
+	// buyer is only named in the body.
+	Noise  bool
+	Reason string // recorded in rematch_queue.reason
+}
+
+// QueueRematch queues the messages c concerns for re-matching and returns
+// how many it concerns (queued now or already). Stored addresses are compared lower-cased,
+// in punycode and Unicode form, so that a message stored with a Unicode
+// domain is found by its punycode form.
+func QueueRematch(ctx context.Context, db DB, c Concern) (int, error) {
+	domains, emails := withUnicode(c.Domains), withUnicode(c.Emails)
+	var n int
+	err := db.QueryRow(ctx, `
+		WITH changed(domain) AS (SELECT DISTINCT unnest($1::text[])),
+		listed(email) AS (SELECT DISTINCT unnest($2::text[])),
+		addrs AS (
+			SELECT m.id, lower(a->>'email') AS email
+			FROM messages m, jsonb_array_elements(m.from_addrs || m.to_addrs || m.cc_addrs || m.bcc_addrs) a
+			WHERE cardinality($1::text[]) + cardinality($2::text[]) > 0),
+		hits AS (
+			SELECT a.id FROM addrs a JOIN listed l ON l.email = a.email
+			UNION
+			SELECT a.id FROM addrs a
+			CROSS JOIN LATERAL (SELECT string_to_array(split_part(a.email, '@', 2), '.') AS labels) s
+			CROSS JOIN LATERAL generate_series(1, cardinality(s.labels)) i
+			JOIN changed c ON c.domain = array_to_string(s.labels[i:], '.')
+			UNION
+			SELECT message_id FROM events WHERE customer_id = ANY($3)
+			UNION
+			SELECT e.message_id FROM events e JOIN customers c ON c.id = e.customer_id WHERE $4 AND c.auto_created
+			UNION
+			SELECT id FROM messages WHERE $5 AND noise IN ('unmatched', 'pending_reply', 'suspicious')),
+		queued AS (
+			INSERT INTO rematch_queue (message_id, reason)
+			SELECT id, $6 FROM hits ORDER BY id
+			ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM hits`,
+		domains, emails, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("queue messages for matching: %w", err)
+	}
+	return n, nil
+}
+
+// QueueAllForRematch queues every stored message (mailtrail rematch, or a
+// change of the matching config).
+func QueueAllForRematch(ctx context.Context, db DB, reason string) (int, error) {
+	tag, err := db.Exec(ctx, `
+		INSERT INTO rematch_queue (message_id, reason) SELECT id, $1 FROM messages ORDER BY id
+		ON CONFLICT DO NOTHING`, reason)
+	if err != nil {
+		return 0, fmt.Errorf("queue all messages for matching: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// RematchBacklog is the number of messages waiting to be matched again.
+func RematchBacklog(ctx context.Context, db DB) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM rematch_queue`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rematch queue: %w", err)
+	}
+	return n, nil
+}
+
+// ClaimRematch takes up to n queued messages, oldest id first, inside tx:
+// their queue rows are deleted and locked by tx, so a rollback puts them
+// back and two daemons never take the same message.
+func ClaimRematch(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `
+		DELETE FROM rematch_queue WHERE message_id IN (
+			SELECT message_id FROM rematch_queue ORDER BY message_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING message_id`, n)
+	if err != nil {
+		return nil, fmt.Errorf("claim messages to match: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	slices.Sort(ids)
+	return ids, err
+}
+
+// Stored is a stored message as re-matching needs it.
+type Stored struct {
+	ID        int64
+	Raw       []byte
+	Bcc       []message.Address // stored Bcc: a later Sent copy may have added it
+	Mailbox   string            // a rep whose mailbox holds it
+	Direction string
+	Noise     string
+	NoiseRule string
+	Events    []StoredEvent
+}
+
+// StoredEvent is an event of a stored message.
+type StoredEvent struct {
+	ID         int64
+	CustomerID int64
+}
+
+// LoadStored reads the messages ids (in id order; missing ones are left
+// out) with their raw bytes and events, locking the message rows so that a
+// concurrent save of another copy waits for the re-match.
+func LoadStored(ctx context.Context, tx pgx.Tx, ids []int64) ([]Stored, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT m.id, r.raw, m.bcc_addrs, coalesce((SELECT min(rep) FROM message_locations l WHERE l.message_id = m.id), ''),
+			coalesce(m.direction, ''), coalesce(m.noise, ''), m.noise_rule
+		FROM messages m JOIN message_raw r ON r.message_id = m.id
+		WHERE m.id = ANY($1) ORDER BY m.id FOR UPDATE OF m`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load messages to match: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Stored, error) {
+		var s Stored
+		err := row.Scan(&s.ID, &s.Raw, &s.Bcc, &s.Mailbox, &s.Direction, &s.Noise, &s.NoiseRule)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load messages to match: %w", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT message_id, id, customer_id FROM events WHERE message_id = ANY($1) ORDER BY message_id, id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load events to match: %w", err)
+	}
+	byID := make(map[int64]*Stored, len(out))
+	for i := range out {
+		byID[out[i].ID] = &out[i]
+	}
+	var mid int64
+	var e StoredEvent
+	_, err = pgx.ForEachRow(rows, []any{&mid, &e.ID, &e.CustomerID}, func() error {
+		if s := byID[mid]; s != nil {
+			s.Events = append(s.Events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load events to match: %w", err)
+	}
+	return out, nil
+}
+
+// Rematched says what ApplyRematch changed on one message.
+type Rematched struct {
+	Added, Removed int
+	NoiseChanged   bool
+}
+
+// ApplyRematch makes a stored message's events those of want (one per
+// customer): events of customers no longer wanted are deleted, missing
+// ones inserted, the others left as they are (their kind and rep stay).
+// Each change gets its search outbox row. The message's noise and
+// direction are set to what the new match says (noise is cleared when an
+// event remains).
+func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, noise, noiseRule, direction string) (Rematched, error) {
+	var r Rematched
+	wanted := map[int64]bool{}
+	for _, e := range want {
+		wanted[e.CustomerID] = true
+	}
+	var drop []int64
+	have := map[int64]bool{}
+	for _, e := range s.Events {
+		have[e.CustomerID] = true
+		if !wanted[e.CustomerID] {
+			drop = append(drop, e.ID)
+		}
+	}
+	if len(drop) > 0 {
+		tag, err := tx.Exec(ctx, `
+			WITH d AS (DELETE FROM events WHERE id = ANY($1) RETURNING id)
+			INSERT INTO search_outbox (event_id, op) SELECT id, 'delete' FROM d`, drop)
+		if err != nil {
+			return r, fmt.Errorf("remove events of message %d: %w", s.ID, err)
+		}
+		r.Removed = int(tag.RowsAffected())
+	}
+	for _, e := range want {
+		if have[e.CustomerID] {
+			continue
+		}
+		have[e.CustomerID] = true
+		tag, err := tx.Exec(ctx, insertEvent, s.ID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence)
+		if err != nil {
+			return r, fmt.Errorf("add event of message %d for customer %d: %w", s.ID, e.CustomerID, err)
+		}
+		r.Added += int(tag.RowsAffected())
+	}
+	if len(want) > 0 {
+		noise, noiseRule = "", ""
+	}
+	if noise != s.Noise || noiseRule != s.NoiseRule || direction != s.Direction {
+		if _, err := tx.Exec(ctx, `UPDATE messages SET noise = $2, noise_rule = $3, direction = $4 WHERE id = $1`,
+			s.ID, nullable(noise), noiseRule, nullable(direction)); err != nil {
+			return r, fmt.Errorf("update message %d: %w", s.ID, err)
+		}
+		r.NoiseChanged = noise != s.Noise
+	}
+	return r, nil
+}
+
+// insertEvent adds an event and its outbox row; a customer id that was
+// merged away is replaced by the customer it was merged into, so a save
+// racing a merge still lands on the right timeline.
+const insertEvent = `
+	WITH e AS (
+		INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
+		VALUES ($1, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = $2), $2), $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (message_id, customer_id) DO NOTHING
+		RETURNING id)
+	INSERT INTO search_outbox (event_id) SELECT id FROM e`
+
+// AddPending records that message waits for a rep's reply to the new
+// buyer key ("domain:<d>", "email:<a>").
+func AddPending(ctx context.Context, db DB, messageID int64, key string) error {
+	if _, err := db.Exec(ctx, `INSERT INTO pending_replies (key, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, key, messageID); err != nil {
+		return fmt.Errorf("record message %d pending a reply to %s: %w", messageID, key, err)
+	}
+	return nil
+}
+
+// ClearPending forgets what message waited for (before it is matched again).
+func ClearPending(ctx context.Context, db DB, messageID int64) error {
+	if _, err := db.Exec(ctx, `DELETE FROM pending_replies WHERE message_id = $1`, messageID); err != nil {
+		return fmt.Errorf("clear pending replies of message %d: %w", messageID, err)
+	}
+	return nil
+}
+
+// ReleasePending queues for re-matching the messages that waited for a
+// reply to key, now that a rep wrote to that buyer.
+func ReleasePending(ctx context.Context, db DB, key string) (int, error) {
+	tag, err := db.Exec(ctx, `
+		WITH p AS (DELETE FROM pending_replies WHERE key = $1 RETURNING message_id)
+		INSERT INTO rematch_queue (message_id, reason) SELECT message_id, 'reply' FROM p
+		ON CONFLICT DO NOTHING`, key)
+	if err != nil {
+		return 0, fmt.Errorf("release messages pending a reply to %s: %w", key, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// withUnicode adds the Unicode form of each punycode domain or address.
+func withUnicode(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s)
+		if !strings.Contains(s, "xn--") {
+			continue
+		}
+		local, dom, isAddr := strings.Cut(s, "@")
+		if !isAddr {
+			dom, local = local, ""
+		}
+		u, err := idna.ToUnicode(dom)
+		if err != nil || u == dom {
+			continue
+		}
+		if isAddr {
+			u = local + "@" + u
+		}
+		out = append(out, strings.ToLower(u))
+	}
+	return out
+}
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+// SwapFingerprint stores the fingerprint of the matching config and queues
+// every stored message for re-matching when it differs from the stored
+// one (the messages were matched under another config). It returns how
+// many messages were queued. An empty store just records the fingerprint.
+func SwapFingerprint(ctx context.Context, tx pgx.Tx, fp string) (int, error) {
+	var old string
+	if err := tx.QueryRow(ctx, `SELECT config_fingerprint FROM matching_state FOR UPDATE`).Scan(&old); err != nil {
+		return 0, fmt.Errorf("read matching state: %w", err)
+	}
+	if old == fp {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE matching_state SET config_fingerprint = $1`, fp); err != nil {
+		return 0, fmt.Errorf("record matching config: %w", err)
+	}
+	return QueueAllForRematch(ctx, tx, "config")
+}
