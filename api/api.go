@@ -21,6 +21,7 @@ type Server struct {
 	index  *search.Index
 	tokens map[[32]byte]string // sha256 of a token -> its name
 	log    *slog.Logger
+	policy timeline.Policy // follow-up cadences, working time, pool (WithPolicy)
 }
 
 // New builds the API; tokens maps each accepted bearer token to its name.
@@ -42,6 +43,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/customers/{id}/timeline", s.timeline)
 	api.HandleFunc("GET /api/v1/search", s.search)
 	api.HandleFunc("GET /api/v1/status", s.status)
+	s.timelineRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

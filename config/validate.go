@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	if c.Sync.BatchSize < 1 || c.Sync.BatchSize > 1000 {
 		bad("sync.batch_size", "%d is outside 1..1000", c.Sync.BatchSize)
 	}
+	errs = append(errs, c.validateFollowup()...)
 	return errors.Join(errs...)
 }
 

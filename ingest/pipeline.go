@@ -112,6 +112,7 @@ func (p *Pipeline) Prepare(raw []byte, rep, role string) *Prepared {
 			break
 		}
 		pr.verdict = p.rules.Kind(m, dir, res.FromForward)
+		pr.rec.Quote = quoteDetails(m, raw, pr.verdict.Kind)
 	}
 	return pr
 }

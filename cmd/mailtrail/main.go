@@ -30,6 +30,7 @@ var commands = []command{
 	{"status", "status: sync state and totals as JSON", cmdStatus},
 	{"serve", "serve: sync loops, search indexer and HTTP API until SIGTERM/SIGINT", cmdServe},
 	{"reindex", "reindex: rebuild the Meilisearch index from PostgreSQL", cmdReindex},
+	{"reclassify", "reclassify: re-run the rules over stored messages (corrections stay), thread old mail; report as JSON", cmdReclassify},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
 }
 
