@@ -114,7 +114,7 @@ func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
 	if !r.Inserted && r.NewEvents == 0 {
 		return nil
 	}
-	_, moved, err := assignThread(ctx, db, r.MessageID)
+	th, err := assignThread(ctx, db, r.MessageID)
 	if err != nil {
 		return err
 	}
@@ -123,24 +123,7 @@ func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
 			return err
 		}
 	}
-	rows, err := db.Query(ctx, `SELECT id, customer_id, kind, direction, occurred_at, coalesce(thread_id, 0)
-		FROM events WHERE message_id = $1`, r.MessageID)
-	if err != nil {
-		return fmt.Errorf("events of message %d: %w", r.MessageID, err)
-	}
-	var evs []savedEvent
-	for rows.Next() {
-		var e savedEvent
-		if err := rows.Scan(&e.id, &e.customerID, &e.kind, &e.direction, &e.at, &e.thread); err != nil {
-			rows.Close()
-			return err
-		}
-		evs = append(evs, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	moved, evs := th.moved, th.events
 	full := map[int64]bool{}
 	for _, id := range moved {
 		full[id] = true

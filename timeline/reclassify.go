@@ -212,11 +212,11 @@ func backfillThreads(ctx context.Context, s *Store, rep *ReclassifyReport) error
 		err = s.InTxRetry(ctx, func(tx pgx.Tx) error {
 			touched = touched[:0]
 			for _, id := range ids {
-				_, moved, err := assignThread(ctx, tx, id)
+				th, err := assignThread(ctx, tx, id)
 				if err != nil {
 					return err
 				}
-				touched = append(touched, moved...)
+				touched = append(touched, th.moved...)
 			}
 			rows, err := tx.Query(ctx, `SELECT DISTINCT customer_id FROM events WHERE message_id = ANY($1)`, ids)
 			if err != nil {

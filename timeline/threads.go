@@ -3,7 +3,6 @@ package timeline
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -19,13 +18,20 @@ const maxThreadRefs = 100
 // threadMessage is what threading needs of a stored message.
 type threadMessage struct {
 	id        int64
-	msgid     *string
 	subject   string
-	inReplyTo []string
-	refs      []string
 	at        time.Time // sent_at, else the first event's time, else capture time
 	threadID  *int64
 	customers []int64
+	keys      []string // its Message-ID, In-Reply-To and newest References
+	found     []int64  // the live threads of keys, oldest first
+	nFound    int      // how many of keys are registered
+}
+
+// threaded is the outcome of assignThread.
+type threaded struct {
+	thread int64
+	moved  []int64      // customers whose events changed thread by a merge
+	events []savedEvent // the message's events, with their thread
 }
 
 // assignThread puts a stored message into a thread, in this order:
@@ -35,107 +41,113 @@ type threadMessage struct {
 //     its parent);
 //  2. else, for clients that drop those headers (many Chinese clients), the
 //     thread of a message with the same SubjectKey, a customer in common
-//     and a time within ThreadWindow, one of the two being a reply;
+//     and a time within ThreadWindow, the later of the two being a reply;
 //  3. else a new thread.
 //
 // When its ids lead to two threads or more, they are one conversation: the
 // younger threads are merged into the oldest. A message that already has a
 // thread keeps it (saving a copy again changes nothing), but its events get
-// the thread id. It returns the thread and the customers whose events
-// changed thread (for the inquiry links).
-func assignThread(ctx context.Context, db DB, messageID int64) (thread int64, moved []int64, err error) {
+// the thread id. Round trips are few (two or three for most messages):
+// this runs for every message captured.
+func assignThread(ctx context.Context, db DB, messageID int64) (threaded, error) {
+	var out threaded
 	m, err := loadThreadMessage(ctx, db, messageID)
 	if err != nil {
-		return 0, nil, err
-	}
-	if m.threadID != nil {
-		_, err := db.Exec(ctx, `UPDATE events SET thread_id = $2 WHERE message_id = $1 AND thread_id IS DISTINCT FROM $2`, m.id, *m.threadID)
-		if err != nil {
-			return 0, nil, fmt.Errorf("thread events of message %d: %w", m.id, err)
-		}
-		return *m.threadID, nil, nil
-	}
-	keys := threadKeys(m)
-	var found []int64
-	if len(keys) > 0 {
-		if found, err = threadsOfKeys(ctx, db, keys, 0); err != nil {
-			return 0, nil, err
-		}
+		return out, err
 	}
 	subjectKey, isReply := SubjectKey(m.subject)
 	switch {
-	case len(found) > 0:
-		thread = found[0]
-	default:
-		if thread, err = threadBySubject(ctx, db, m, subjectKey, isReply); err != nil {
-			return 0, nil, err
-		}
-		if thread == 0 {
-			if err := db.QueryRow(ctx, `INSERT INTO threads DEFAULT VALUES RETURNING id`).Scan(&thread); err != nil {
-				return 0, nil, fmt.Errorf("new thread for message %d: %w", m.id, err)
+	case m.threadID != nil:
+		out.thread = *m.threadID
+		subjectKey, isReply = "", false // already set
+	case len(m.found) > 0:
+		out.thread = m.found[0]
+		if len(m.found) > 1 {
+			if out.moved, err = mergeThreads(ctx, db, out.thread, m.found[1:]); err != nil {
+				return out, err
 			}
 		}
-	}
-	if len(keys) > 0 {
-		// A concurrent transaction may have registered some of these ids
-		// for another thread: DO NOTHING waits for it, and the second look
-		// sees its rows, so that the two threads are merged here.
-		if _, err := db.Exec(ctx, `
-			INSERT INTO thread_refs (msgid, thread_id) SELECT k, $2 FROM unnest($1::text[]) k
-			ON CONFLICT DO NOTHING`, keys, thread); err != nil {
-			return 0, nil, fmt.Errorf("register ids of message %d: %w", m.id, err)
+	default:
+		if out.thread, err = threadBySubjectOrNew(ctx, db, m, subjectKey, isReply); err != nil {
+			return out, err
 		}
-		if found, err = threadsOfKeys(ctx, db, keys, thread); err != nil {
-			return 0, nil, err
+	}
+	keys := m.keys
+	if m.threadID != nil {
+		keys = []string{}
+	}
+	var inserted int
+	var ids, custs []int64
+	var kinds, dirs []string
+	var ats []time.Time
+	// One statement registers the ids (a concurrent transaction's
+	// conflicting row makes DO NOTHING wait for it; see below), threads the
+	// message and its events, and returns the events.
+	err = db.QueryRow(ctx, `
+		WITH r AS (
+			INSERT INTO thread_refs (msgid, thread_id) SELECT k, $2 FROM unnest($3::text[]) k
+			ON CONFLICT DO NOTHING RETURNING 1),
+		mu AS (
+			UPDATE messages SET thread_id = $2, subject_key = $4, is_reply = $5
+			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
+		eu AS (
+			UPDATE events SET thread_id = $2 WHERE message_id = $1
+			RETURNING id, customer_id, kind, direction, occurred_at)
+		SELECT (SELECT count(*) FROM r),
+			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
+			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
+			coalesce(array_agg(occurred_at ORDER BY id), '{}')
+		FROM eu`, m.id, out.thread, keys, subjectKey, isReply).Scan(&inserted, &ids, &custs, &kinds, &dirs, &ats)
+	if err != nil {
+		return out, fmt.Errorf("thread message %d: %w", m.id, err)
+	}
+	for i := range ids {
+		out.events = append(out.events, savedEvent{id: ids[i], customerID: custs[i], kind: kinds[i], direction: dirs[i],
+			at: ats[i], thread: out.thread})
+	}
+	if m.nFound+inserted < len(keys) {
+		// Another transaction registered some of the ids meanwhile, maybe
+		// for another thread: look again, now that it has committed.
+		found, err := threadsOfKeys(ctx, db, keys, out.thread)
+		if err != nil {
+			return out, err
 		}
 		if len(found) > 1 {
-			thread = found[0]
-			if moved, err = mergeThreads(ctx, db, thread, found[1:]); err != nil {
-				return 0, nil, err
+			moved, err := mergeThreads(ctx, db, found[0], found[1:])
+			if err != nil {
+				return out, err
+			}
+			out.moved = append(out.moved, moved...)
+			out.thread = found[0]
+			for i := range out.events {
+				out.events[i].thread = found[0]
 			}
 		}
 	}
-	if _, err := db.Exec(ctx, `UPDATE messages SET thread_id = $2, subject_key = $3, is_reply = $4 WHERE id = $1`,
-		m.id, thread, subjectKey, isReply); err != nil {
-		return 0, nil, fmt.Errorf("thread message %d: %w", m.id, err)
-	}
-	if _, err := db.Exec(ctx, `UPDATE events SET thread_id = $2 WHERE message_id = $1`, m.id, thread); err != nil {
-		return 0, nil, fmt.Errorf("thread events of message %d: %w", m.id, err)
-	}
-	return thread, moved, nil
+	return out, nil
 }
 
 func loadThreadMessage(ctx context.Context, db DB, id int64) (threadMessage, error) {
 	m := threadMessage{id: id}
 	err := db.QueryRow(ctx, `
-		SELECT m.message_id, m.subject, m.in_reply_to, m.refs,
+		WITH m AS (SELECT * FROM messages WHERE id = $1),
+		k AS (
+			SELECT DISTINCT x FROM m,
+				unnest(ARRAY[m.message_id] || m.in_reply_to || m.refs[greatest(1, cardinality(m.refs) - $2 + 1):]) AS x
+			WHERE x IS NOT NULL AND x <> '')
+		SELECT m.subject,
 			coalesce(m.sent_at, (SELECT min(occurred_at) FROM events e WHERE e.message_id = m.id), m.created_at),
 			m.thread_id,
-			coalesce((SELECT array_agg(DISTINCT customer_id) FROM events e WHERE e.message_id = m.id), '{}')
-		FROM messages m WHERE m.id = $1`, id).Scan(
-		&m.msgid, &m.subject, &m.inReplyTo, &m.refs, &m.at, &m.threadID, &m.customers)
+			ARRAY(SELECT DISTINCT customer_id FROM events e WHERE e.message_id = m.id),
+			ARRAY(SELECT x FROM k ORDER BY x),
+			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
+				WHERE r.msgid IN (SELECT x FROM k) ORDER BY tid),
+			(SELECT count(*) FROM thread_refs r WHERE r.msgid IN (SELECT x FROM k))
+		FROM m`, id, maxThreadRefs).Scan(&m.subject, &m.at, &m.threadID, &m.customers, &m.keys, &m.found, &m.nFound)
 	if err != nil {
 		return m, fmt.Errorf("load message %d for threading: %w", id, notFound(err))
 	}
 	return m, nil
-}
-
-// threadKeys are the Message-IDs that tie m to other messages: its own, its
-// In-Reply-To and the newest of its References.
-func threadKeys(m threadMessage) []string {
-	var keys []string
-	if m.msgid != nil && *m.msgid != "" {
-		keys = append(keys, *m.msgid)
-	}
-	keys = append(keys, m.inReplyTo...)
-	refs := m.refs
-	if len(refs) > maxThreadRefs {
-		refs = refs[len(refs)-maxThreadRefs:]
-	}
-	keys = append(keys, refs...)
-	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "" })
-	slices.Sort(keys)
-	return slices.Compact(keys)
 }
 
 // threadsOfKeys returns the live threads that keys are registered to, plus
@@ -160,32 +172,32 @@ func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int
 	return out, rows.Err()
 }
 
-// threadBySubject is the fallback for mail without usable In-Reply-To and
-// References: the thread of the nearest message in time with the same
-// subject key, an event for one of m's customers, within ThreadWindow,
-// where the later of the two is a reply (two fresh messages with the same
-// subject are two conversations; a reply stored before the message it
-// answers is found from either side). 0 when there is none. Messages on no
-// customer's timeline and empty subjects never take part.
-func threadBySubject(ctx context.Context, db DB, m threadMessage, key string, isReply bool) (int64, error) {
-	if key == "" || len(m.customers) == 0 {
-		return 0, nil
-	}
+// threadBySubjectOrNew is the fallback for mail without usable
+// In-Reply-To and References: the thread of the nearest message in time
+// with the same subject key, an event for one of m's customers, within
+// ThreadWindow, where the later of the two is a reply (two fresh messages
+// with the same subject are two conversations; a reply stored before the
+// message it answers is found from either side). Messages on no customer's
+// timeline and empty subjects never take part. Without such a message, a
+// new thread (in the same statement).
+func threadBySubjectOrNew(ctx context.Context, db DB, m threadMessage, key string, isReply bool) (int64, error) {
 	var thread int64
 	err := db.QueryRow(ctx, `
-		SELECT coalesce(t.merged_into, t.id)
-		FROM messages o JOIN threads t ON t.id = o.thread_id
-		WHERE o.subject_key = $1 AND o.id <> $2
-			AND CASE WHEN o.sent_at <= $4::timestamptz THEN $3 ELSE o.is_reply END
-			AND o.sent_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
-			AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($6))
-		ORDER BY abs(extract(epoch FROM o.sent_at - $4::timestamptz)), o.id
-		LIMIT 1`, key, m.id, isReply, m.at, ThreadWindow, m.customers).Scan(&thread)
-	if err = notFound(err); err == ErrNotFound {
-		return 0, nil
-	}
+		WITH cand AS (
+			SELECT coalesce(t.merged_into, t.id) AS id
+			FROM messages o JOIN threads t ON t.id = o.thread_id
+			WHERE $1 <> '' AND cardinality($6::bigint[]) > 0
+				AND o.subject_key = $1 AND o.id <> $2
+				AND CASE WHEN o.sent_at <= $4::timestamptz THEN $3 ELSE o.is_reply END
+				AND o.sent_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($6))
+			ORDER BY abs(extract(epoch FROM o.sent_at - $4::timestamptz)), o.id
+			LIMIT 1),
+		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id)
+		SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh))`,
+		key, m.id, isReply, m.at, ThreadWindow, m.customers).Scan(&thread)
 	if err != nil {
-		return 0, fmt.Errorf("thread by subject for message %d: %w", m.id, err)
+		return 0, fmt.Errorf("thread for message %d: %w", m.id, err)
 	}
 	return thread, nil
 }

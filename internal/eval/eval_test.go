@@ -127,6 +127,7 @@ func TestDevCorpus(t *testing.T) {
 
 	got := loadOutcome(t, ctx, store)
 	score(t, labels, files, got)
+	checkThreads(t, ctx, store)
 }
 
 // outcome is what mailtrail made of one stored message.
