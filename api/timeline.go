@@ -185,7 +185,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Kind *json.RawMessage `json:"kind"`
+		Kind json.RawMessage `json:"kind"` // nil when absent, "null" for null
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -198,8 +198,8 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var kind string
-	if !bytes.Equal(*body.Kind, []byte("null")) {
-		if err := json.Unmarshal(*body.Kind, &kind); err != nil || !validKind(kind) {
+	if !bytes.Equal(body.Kind, []byte("null")) {
+		if err := json.Unmarshal(body.Kind, &kind); err != nil || !validKind(kind) {
 			writeError(w, http.StatusBadRequest, "invalid_body", "kind: must be inquiry, quote, email, or null to remove the correction")
 			return
 		}
