@@ -21,6 +21,7 @@ type Server struct {
 	index  *search.Index
 	tokens map[[32]byte]string // sha256 of a token -> its name
 	log    *slog.Logger
+	policy timeline.Policy // follow-up cadences, working time, pool (WithPolicy)
 }
 
 // New builds the API; tokens maps each accepted bearer token to its name.
@@ -47,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/status", s.status)
 	api.HandleFunc("GET /api/v1/mailboxes", s.listMailboxes)
 	api.HandleFunc("POST /api/v1/mailboxes/{rep}/retry", s.retryMailbox)
+	s.timelineRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

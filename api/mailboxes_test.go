@@ -17,7 +17,6 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-
 // GET /api/v1/mailboxes shows each mailbox's state with its folders and
 // backlog and the last error in words; POST .../retry unparks a mailbox.
 func TestMailboxes(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-
 type apiEnv struct {
 	t     *testing.T
 	ctx   context.Context

@@ -27,6 +27,8 @@ type Config struct {
 	API         API         `yaml:"api"`
 	Sync        Sync        `yaml:"sync"`
 	Matching    Matching    `yaml:"matching"`
+	Followup    Followup    `yaml:"followup"`
+	Pool        Pool        `yaml:"pool"`
 }
 
 type Database struct {
@@ -193,6 +195,7 @@ func (c *Config) applyDefaults() {
 	if c.Matching.AutoCreate == "" {
 		c.Matching.AutoCreate = "all"
 	}
+	c.Followup.applyDefaults()
 	for i := range c.Reps {
 		im := &c.Reps[i].IMAP
 		if im.TLS == "" {

@@ -89,6 +89,7 @@ func (c *Config) Validate() error {
 	if d := c.Sync.VerifyEvery(); d < 0 {
 		bad("sync.verify_interval", "%v is negative (0 turns the check off)", d)
 	}
+	errs = append(errs, c.validateFollowup()...)
 	return errors.Join(errs...)
 }
 

@@ -32,6 +32,7 @@ type Captured struct {
 	NoiseRule   string
 	Raw         []byte
 	Events      []NewEvent
+	Quote       QuoteDetails // what a quote states; written on its quote events
 }
 
 // NewEvent is an event to record for a captured message.
@@ -96,6 +97,9 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 			return r, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
 		}
 		r.NewEvents += int(tag.RowsAffected())
+	}
+	if err := afterSave(ctx, db, r, c); err != nil {
+		return r, fmt.Errorf("thread and link %s: %w", c.DedupKey, err)
 	}
 	return r, nil
 }

@@ -18,8 +18,6 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 // db is one test's fresh database.
 type db struct {
 	t     *testing.T

@@ -10,13 +10,16 @@ import (
 
 const eventSelect = `
 	SELECT e.id, e.customer_id, e.kind, e.direction, e.rep, e.occurred_at, e.rule, e.confidence,
-		m.message_id, m.subject, m.from_addrs, m.to_addrs, m.cc_addrs, left(m.body, 300), m.attachments
+		m.message_id, m.subject, m.from_addrs, m.to_addrs, m.cc_addrs, left(m.body, 300), m.attachments,
+		` + linkColumns + `
 	FROM events e JOIN messages m ON m.id = e.message_id`
 
 func scanEvent(row pgx.CollectableRow) (Event, error) {
 	var e Event
-	err := row.Scan(&e.ID, &e.CustomerID, &e.Kind, &e.Direction, &e.Rep, &e.OccurredAt, &e.Rule, &e.Confidence,
-		&e.MessageID, &e.Subject, &e.From, &e.To, &e.Cc, &e.Snippet, &e.Attachments)
+	links, finish := e.EventLinks.scanDest()
+	err := row.Scan(append([]any{&e.ID, &e.CustomerID, &e.Kind, &e.Direction, &e.Rep, &e.OccurredAt, &e.Rule, &e.Confidence,
+		&e.MessageID, &e.Subject, &e.From, &e.To, &e.Cc, &e.Snippet, &e.Attachments}, links...)...)
+	finish()
 	return e, err
 }
 
@@ -58,6 +61,14 @@ type ExportEvent struct {
 	Customer   ExportCustomer `json:"customer"`
 	Rule       string         `json:"rule"`
 	Confidence float32        `json:"confidence"`
+	// Added with threads, links, corrections and quote details (issue 4).
+	ThreadID     *int64     `json:"thread_id"`
+	KindManual   *string    `json:"kind_manual"`    // a person's correction, already in Kind
+	QuoteEventID *int64     `json:"quote_event_id"` // inquiry: the quote that answers it
+	RepliedAt    *time.Time `json:"replied_at"`     // inquiry: first outbound event after it
+	QuoteRef     *string    `json:"quote_ref"`
+	Currency     *string    `json:"currency"`
+	Amount       *float64   `json:"amount"`
 }
 
 // ExportAddr is an address in the export.
@@ -80,7 +91,9 @@ func ExportEvents(ctx context.Context, db DB, fn func(ExportEvent) error) error 
 		SELECT e.id, e.kind, e.direction, e.occurred_at, e.rep, m.message_id, m.subject,
 			m.from_addrs, m.to_addrs, m.cc_addrs, e.rule, e.confidence, c.id, c.name,
 			coalesce((SELECT array_agg(domain ORDER BY domain) FROM customer_domains d WHERE d.customer_id = c.id), '{}'),
-			coalesce((SELECT array_agg(email ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}')
+			coalesce((SELECT array_agg(email ORDER BY email) FROM contacts k WHERE k.customer_id = c.id), '{}'),
+			e.thread_id, e.kind_manual, e.quote_event_id,
+			e.replied_at, e.quote_ref, e.currency, e.amount::float8
 		FROM events e JOIN messages m ON m.id = e.message_id JOIN customers c ON c.id = e.customer_id
 		ORDER BY e.id`)
 	if err != nil {
@@ -91,10 +104,14 @@ func ExportEvents(ctx context.Context, db DB, fn func(ExportEvent) error) error 
 		var x ExportEvent
 		if err := rows.Scan(&x.EventID, &x.Kind, &x.Direction, &x.OccurredAt, &x.Rep, &x.MessageID, &x.Subject,
 			&x.From, &x.To, &x.Cc, &x.Rule, &x.Confidence, &x.Customer.ID, &x.Customer.Name,
-			&x.Customer.Domains, &x.Customer.Emails); err != nil {
+			&x.Customer.Domains, &x.Customer.Emails,
+			&x.ThreadID, &x.KindManual, &x.QuoteEventID, &x.RepliedAt, &x.QuoteRef, &x.Currency, &x.Amount); err != nil {
 			return fmt.Errorf("export events: %w", err)
 		}
 		x.OccurredAt = x.OccurredAt.UTC()
+		if x.RepliedAt != nil {
+			*x.RepliedAt = x.RepliedAt.UTC()
+		}
 		if err := fn(x); err != nil {
 			return err
 		}

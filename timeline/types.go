@@ -53,4 +53,28 @@ type Event struct {
 	Cc          []message.Address    `json:"cc"`
 	Snippet     string               `json:"snippet,omitempty"`
 	Attachments []message.Attachment `json:"attachments"`
+	EventLinks
+}
+
+// EventLinks are an event's thread, the links of an inquiry, a person's
+// correction of the kind and what a quote states. Empty ones are left out
+// of JSON, except thread_id.
+type EventLinks struct {
+	ThreadID     *int64      `json:"thread_id"`
+	QuoteEventID *int64      `json:"quote_event_id,omitempty"` // inquiry: the quote that answers it
+	QuotedAt     *time.Time  `json:"quoted_at,omitempty"`
+	ReplyEventID *int64      `json:"reply_event_id,omitempty"` // inquiry: the first outbound event after it
+	RepliedAt    *time.Time  `json:"replied_at,omitempty"`
+	Correction   *Correction `json:"correction,omitempty"`
+	QuoteRef     *string     `json:"quote_ref,omitempty"`
+	Currency     *string     `json:"currency,omitempty"`
+	Amount       *float64    `json:"amount,omitempty"`
+}
+
+// Correction is a person's verdict on an event's kind; it wins over the
+// rules, whose verdict stays in Rule.
+type Correction struct {
+	Kind string    `json:"kind"`
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
 }

@@ -34,6 +34,7 @@ var commands = []command{
 	{"mailboxes", "mailboxes [list | retry REP]: each mailbox's sync state as JSON; retry a parked or backing-off mailbox now", cmdMailboxes},
 	{"import", "import --rep EMAIL [--json] PATH...: historic mail from .eml files, Maildir folders and mbox files into a rep's mailbox", cmdImport},
 	{"verify", "verify [--rep EMAIL] [--json]: compare each synced folder on the server with what is stored; non-zero exit on a gap", cmdVerify},
+	{"reclassify", "reclassify: re-run the rules over stored messages (corrections stay), thread old mail; report as JSON", cmdReclassify},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
 }
 

@@ -139,6 +139,7 @@ func TestDevCorpus(t *testing.T) {
 
 	got := loadOutcome(t, ctx, store)
 	score(t, labels, files, got)
+	checkThreads(t, ctx, store)
 
 	// Matching the stored mail again changes nothing: rematch is the same
 	// judgement as the sync.

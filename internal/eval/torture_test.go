@@ -109,7 +109,7 @@ func TestMimeTorture(t *testing.T) {
 	cfg := &config.Config{
 		Database: config.Database{URL: dbURL}, Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
 		Company: config.Company{Domains: []string{"ourco.example"}},
-		Reps: []config.Rep{{Email: "rep@ourco.example", IMAP: config.IMAP{Host: host, Port: p, TLS: "none", Username: user, Password: dc.Password}}},
+		Reps:    []config.Rep{{Email: "rep@ourco.example", IMAP: config.IMAP{Host: host, Port: p, TLS: "none", Username: user, Password: dc.Password}}},
 	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)

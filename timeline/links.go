@@ -1,0 +1,170 @@
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// An inquiry's links, kept on its row so that the follow-up lists and the
+// reports are plain scans:
+//   - quote_event_id / quoted_at: the first quote to the same customer after
+//     the inquiry in the same thread, else the first quote to that
+//     customer after it in any thread;
+//   - reply_event_id / replied_at: the first outbound event to that
+//     customer after it (a quote is a reply too).
+// Events of other kinds have none.
+
+// linkScope says which inquiries of a customer to recompute. The zero value
+// recomputes all of them; after new events were saved, only the inquiries
+// those events can change.
+type linkScope struct {
+	partial   bool
+	inquiries []int64   // new inquiries: always recomputed
+	minAt     time.Time // earliest new quote or outbound event
+	maxAt     time.Time // latest new quote or outbound event
+	threads   []int64   // threads of the new quotes
+}
+
+const relinkSQL = `
+WITH inq AS (
+	SELECT e.id, e.occurred_at, e.thread_id FROM events e
+	WHERE e.customer_id = $1 AND e.kind = 'inquiry'
+		AND (NOT $2 OR e.id = ANY($3)
+			OR (e.occurred_at < $5 AND (e.quote_event_id IS NULL OR e.reply_event_id IS NULL
+				OR e.quoted_at > $4 OR e.replied_at > $4 OR e.thread_id = ANY($6))))
+), link AS (
+	SELECT inq.id, q.id AS qid, q.occurred_at AS qat, r.id AS rid, r.occurred_at AS rat
+	FROM inq
+	LEFT JOIN LATERAL (
+		SELECT c.id, c.occurred_at FROM (
+			(SELECT q.id, q.occurred_at, 0 AS pref FROM events q
+			 WHERE q.thread_id = inq.thread_id AND q.customer_id = $1 AND q.kind = 'quote'
+				AND q.occurred_at > inq.occurred_at
+			 ORDER BY q.occurred_at, q.id LIMIT 1)
+			UNION ALL
+			(SELECT q.id, q.occurred_at, 1 FROM events q
+			 WHERE q.customer_id = $1 AND q.kind = 'quote' AND q.occurred_at > inq.occurred_at
+			 ORDER BY q.occurred_at, q.id LIMIT 1)
+		) c ORDER BY c.pref LIMIT 1) q ON true
+	LEFT JOIN LATERAL (
+		SELECT r.id, r.occurred_at FROM events r
+		WHERE r.customer_id = $1 AND r.direction = 'out' AND r.occurred_at > inq.occurred_at
+		ORDER BY r.occurred_at, r.id LIMIT 1) r ON true
+)
+UPDATE events e SET quote_event_id = link.qid, quoted_at = link.qat, reply_event_id = link.rid, replied_at = link.rat
+FROM link
+WHERE e.id = link.id
+	AND (e.quote_event_id, e.quoted_at, e.reply_event_id, e.replied_at) IS DISTINCT FROM (link.qid, link.qat, link.rid, link.rat)`
+
+// relink recomputes the links of a customer's inquiries within scope. It
+// takes a transaction-level advisory lock on the customer first, so that
+// two transactions saving mail of one customer link in turn, the second
+// seeing the first's events: without it, an inquiry and its quote saved at
+// the same moment by two reps' workers would never be linked.
+func relink(ctx context.Context, db DB, customerID int64, s linkScope) error {
+	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, linkLockSpace, int32(customerID)); err != nil {
+		return fmt.Errorf("lock customer %d for linking: %w", customerID, err)
+	}
+	if !s.partial {
+		if _, err := db.Exec(ctx, `
+			UPDATE events SET quote_event_id = NULL, quoted_at = NULL, reply_event_id = NULL, replied_at = NULL
+			WHERE customer_id = $1 AND kind <> 'inquiry' AND (quote_event_id IS NOT NULL OR reply_event_id IS NOT NULL)`,
+			customerID); err != nil {
+			return fmt.Errorf("unlink customer %d: %w", customerID, err)
+		}
+	}
+	if s.inquiries == nil {
+		s.inquiries = []int64{}
+	}
+	if s.threads == nil {
+		s.threads = []int64{}
+	}
+	if _, err := db.Exec(ctx, relinkSQL, customerID, s.partial, s.inquiries, s.minAt, s.maxAt, s.threads); err != nil {
+		return fmt.Errorf("link inquiries of customer %d: %w", customerID, err)
+	}
+	return nil
+}
+
+// linkLockSpace is the first key of the two-key advisory locks that
+// serialize linking per customer (the second is the customer id). The
+// two-key space never meets the one-key locks used elsewhere.
+const linkLockSpace int32 = 0x6d74 // "mt"
+
+// RelinkCustomer recomputes every link of one customer's inquiries: after
+// a correction of a kind, a reclassification or a merge.
+func RelinkCustomer(ctx context.Context, db DB, customerID int64) error {
+	return relink(ctx, db, customerID, linkScope{})
+}
+
+// savedEvent is an event of a message just saved.
+type savedEvent struct {
+	id, customerID  int64
+	kind, direction string
+	at              time.Time
+	thread          int64
+}
+
+// afterSave threads a saved message, writes the quote details onto its
+// quote events and updates the links of the inquiries its events can
+// change. It does nothing for a copy saved again with no new event.
+func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
+	if !r.Inserted && r.NewEvents == 0 {
+		return nil
+	}
+	th, err := assignThread(ctx, db, r.MessageID)
+	if err != nil {
+		return err
+	}
+	if !c.Quote.IsZero() {
+		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {
+			return err
+		}
+	}
+	moved, evs := th.moved, th.events
+	full := map[int64]bool{}
+	for _, id := range moved {
+		full[id] = true
+	}
+	scopes := map[int64]*linkScope{}
+	for _, e := range evs {
+		if full[e.customerID] {
+			continue
+		}
+		s := scopes[e.customerID]
+		if s == nil {
+			s = &linkScope{partial: true}
+		}
+		switch {
+		case e.kind == KindInquiry:
+			s.inquiries = append(s.inquiries, e.id)
+		case e.kind == KindQuote || e.direction == "out":
+			if s.minAt.IsZero() || e.at.Before(s.minAt) {
+				s.minAt = e.at
+			}
+			if e.at.After(s.maxAt) {
+				s.maxAt = e.at
+			}
+			if e.kind == KindQuote {
+				s.threads = append(s.threads, e.thread)
+			}
+		default:
+			continue // an inbound email changes no link
+		}
+		scopes[e.customerID] = s
+	}
+	// Lock customers in id order: fewer deadlocks between two workers.
+	for _, id := range slices.Sorted(maps.Keys(full)) {
+		if err := relink(ctx, db, id, linkScope{}); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(scopes)) {
+		if err := relink(ctx, db, id, *scopes[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package timeline_test
+
+import (
+	"testing"
+
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// An inquiry links to the first quote after it in its own thread, else to
+// the next quote to the same customer; the first outbound event after it
+// is its reply. Links follow mail that arrives out of order.
+func TestInquiryQuoteLink(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	other := f.customer("Other", "B", amy)
+
+	// Thread 1: inquiry day 0, "we will quote" day 0 12:00, quote day 3.
+	// Meanwhile a quote in another thread on day 2.
+	i1 := f.one(mail{msgid: "i1", subject: "RFQ panel", at: day(0), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	ack := f.one(mail{msgid: "ack1", inReplyTo: []string{"i1"}, subject: "Re: RFQ panel", at: day(0, 12), dir: "out", customers: []int64{buyer}})
+	q2 := f.one(mail{msgid: "q2", subject: "Quotation bulbs", at: day(2), dir: "out", kind: timeline.KindQuote, customers: []int64{buyer}})
+	// The quote to another customer never links to buyer's inquiry.
+	f.one(mail{msgid: "qx", inReplyTo: []string{"i1"}, subject: "Re: RFQ panel", at: day(1), dir: "out", kind: timeline.KindQuote, customers: []int64{other}})
+	i1 = f.event(i1.ID)
+	if i1.QuoteEventID == nil || *i1.QuoteEventID != q2.ID {
+		t.Fatalf("before the thread's own quote: quote link %v, want the next quote to the customer %d", i1.QuoteEventID, q2.ID)
+	}
+	if i1.ReplyEventID == nil || *i1.ReplyEventID != ack.ID || !i1.RepliedAt.Equal(day(0, 12)) {
+		t.Fatalf("reply link %v at %v, want %d at %v", i1.ReplyEventID, i1.RepliedAt, ack.ID, day(0, 12))
+	}
+	q1 := f.one(mail{msgid: "q1", inReplyTo: []string{"ack1"}, refs: []string{"i1", "ack1"}, subject: "Re: RFQ panel",
+		at: day(3), dir: "out", kind: timeline.KindQuote, customers: []int64{buyer}})
+	i1 = f.event(i1.ID)
+	if i1.QuoteEventID == nil || *i1.QuoteEventID != q1.ID || !i1.QuotedAt.Equal(day(3)) {
+		t.Fatalf("quote link %v, want the same thread's quote %d although a quote came earlier", i1.QuoteEventID, q1.ID)
+	}
+
+	// An inquiry whose quote was stored first (another rep's mailbox
+	// synced earlier) still links to it.
+	q3 := f.one(mail{msgid: "q3", inReplyTo: []string{"i3"}, subject: "Re: RFQ tube", at: day(6), dir: "out", kind: timeline.KindQuote, customers: []int64{buyer}})
+	i3 := f.one(mail{msgid: "i3", subject: "RFQ tube", at: day(5), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	if i3.QuoteEventID == nil || *i3.QuoteEventID != q3.ID || i3.ReplyEventID == nil || *i3.ReplyEventID != q3.ID {
+		t.Fatalf("late inquiry: quote %v reply %v, want %d for both", i3.QuoteEventID, i3.ReplyEventID, q3.ID)
+	}
+
+	// An inquiry nobody answered has no links; quotes and emails never do.
+	i4 := f.one(mail{msgid: "i4", subject: "RFQ strip", at: day(8), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	for _, e := range []timeline.Event{i4, f.event(q1.ID), f.event(ack.ID)} {
+		if e.QuoteEventID != nil || e.ReplyEventID != nil {
+			t.Errorf("event %d (%s) has links %v %v", e.ID, e.Kind, e.QuoteEventID, e.ReplyEventID)
+		}
+	}
+
+	// Open inquiries per thread: only i4's thread has one.
+	ts, err := timeline.CustomerThreads(f.ctx, f.s.Pool, buyer, timeline.ThreadCursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, th := range ts {
+		if th.OpenInquiry != nil {
+			open++
+			if th.OpenInquiry.EventID != i4.ID {
+				t.Errorf("open inquiry %d, want %d", th.OpenInquiry.EventID, i4.ID)
+			}
+		}
+	}
+	if open != 1 {
+		t.Errorf("%d threads with an open inquiry, want 1", open)
+	}
+}
+
+// The export carries the new fields.
+func TestExportLinks(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	i := f.one(mail{msgid: "i", subject: "RFQ", at: day(0), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	q := f.one(mail{msgid: "q", inReplyTo: []string{"i"}, subject: "Re: RFQ", at: day(1), dir: "out", kind: timeline.KindQuote,
+		customers: []int64{buyer}, quote: timeline.QuoteDetails{Ref: "QT-1", Currency: "USD", Amount: "1250.50"}})
+	got := map[int64]timeline.ExportEvent{}
+	err := timeline.ExportEvents(f.ctx, f.s.Pool, func(x timeline.ExportEvent) error { got[x.EventID] = x; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	xi, xq := got[i.ID], got[q.ID]
+	if xi.ThreadID == nil || xq.ThreadID == nil || *xi.ThreadID != *xq.ThreadID {
+		t.Fatalf("thread ids %v %v", xi.ThreadID, xq.ThreadID)
+	}
+	if xi.QuoteEventID == nil || *xi.QuoteEventID != q.ID || xi.RepliedAt == nil || !xi.RepliedAt.Equal(day(1)) {
+		t.Fatalf("inquiry export %+v", xi)
+	}
+	if xq.QuoteRef == nil || *xq.QuoteRef != "QT-1" || *xq.Currency != "USD" || *xq.Amount != 1250.50 {
+		t.Fatalf("quote export ref %v currency %v amount %v", xq.QuoteRef, xq.Currency, xq.Amount)
+	}
+	if xi.QuoteRef != nil || xi.KindManual != nil {
+		t.Fatalf("inquiry has quote details or a correction: %+v", xi)
+	}
+}

@@ -1,0 +1,243 @@
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ThreadWindow is how far apart in time two messages may be for the
+// subject fallback to put them in one thread.
+const ThreadWindow = 60 * 24 * time.Hour
+
+// maxThreadRefs bounds the Message-IDs of one message that take part in
+// threading: the newest References are the ones that matter, and a
+// pathological header must not cost thousands of rows.
+const maxThreadRefs = 100
+
+// threadMessage is what threading needs of a stored message.
+type threadMessage struct {
+	id        int64
+	subject   string
+	at        time.Time // sent_at, else the first event's time, else capture time
+	threadID  *int64
+	customers []int64
+	keys      []string // its Message-ID, In-Reply-To and newest References
+	found     []int64  // the live threads of keys, oldest first
+	nFound    int      // how many of keys are registered
+}
+
+// threaded is the outcome of assignThread.
+type threaded struct {
+	thread int64
+	moved  []int64      // customers whose events changed thread by a merge
+	events []savedEvent // the message's events, with their thread
+}
+
+// assignThread puts a stored message into a thread, in this order:
+//  1. the thread of any Message-ID it has or refers to (RFC 5322 3.6.4
+//     In-Reply-To and References), whether that id belongs to a message
+//     already stored or was only referred to by one (a reply stored before
+//     its parent);
+//  2. else, for clients that drop those headers (many Chinese clients), the
+//     thread of a message with the same SubjectKey, a customer in common
+//     and a time within ThreadWindow, the later of the two being a reply;
+//  3. else a new thread.
+//
+// When its ids lead to two threads or more, they are one conversation: the
+// younger threads are merged into the oldest. A message that already has a
+// thread keeps it (saving a copy again changes nothing), but its events get
+// the thread id. Round trips are few (two or three for most messages):
+// this runs for every message captured.
+func assignThread(ctx context.Context, db DB, messageID int64) (threaded, error) {
+	var out threaded
+	m, err := loadThreadMessage(ctx, db, messageID)
+	if err != nil {
+		return out, err
+	}
+	subjectKey, isReply := SubjectKey(m.subject)
+	switch {
+	case m.threadID != nil:
+		out.thread = *m.threadID
+		subjectKey, isReply = "", false // already set
+	case len(m.found) > 0:
+		out.thread = m.found[0]
+		if len(m.found) > 1 {
+			if out.moved, err = mergeThreads(ctx, db, out.thread, m.found[1:]); err != nil {
+				return out, err
+			}
+		}
+	default:
+		if out.thread, err = threadBySubjectOrNew(ctx, db, m, subjectKey, isReply); err != nil {
+			return out, err
+		}
+	}
+	keys := m.keys
+	if m.threadID != nil {
+		keys = []string{}
+	}
+	var inserted int
+	var ids, custs []int64
+	var kinds, dirs []string
+	var ats []time.Time
+	// One statement registers the ids (a concurrent transaction's
+	// conflicting row makes DO NOTHING wait for it; see below), threads the
+	// message and its events, and returns the events.
+	err = db.QueryRow(ctx, `
+		WITH r AS (
+			INSERT INTO thread_refs (msgid, thread_id) SELECT k, $2 FROM unnest($3::text[]) k
+			ON CONFLICT DO NOTHING RETURNING 1),
+		mu AS (
+			UPDATE messages SET thread_id = $2, subject_key = $4, is_reply = $5
+			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
+		eu AS (
+			UPDATE events SET thread_id = $2 WHERE message_id = $1
+			RETURNING id, customer_id, kind, direction, occurred_at)
+		SELECT (SELECT count(*) FROM r),
+			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
+			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
+			coalesce(array_agg(occurred_at ORDER BY id), '{}')
+		FROM eu`, m.id, out.thread, keys, subjectKey, isReply).Scan(&inserted, &ids, &custs, &kinds, &dirs, &ats)
+	if err != nil {
+		return out, fmt.Errorf("thread message %d: %w", m.id, err)
+	}
+	for i := range ids {
+		out.events = append(out.events, savedEvent{id: ids[i], customerID: custs[i], kind: kinds[i], direction: dirs[i],
+			at: ats[i], thread: out.thread})
+	}
+	if m.nFound+inserted < len(keys) {
+		// Another transaction registered some of the ids meanwhile, maybe
+		// for another thread: look again, now that it has committed.
+		found, err := threadsOfKeys(ctx, db, keys, out.thread)
+		if err != nil {
+			return out, err
+		}
+		if len(found) > 1 {
+			moved, err := mergeThreads(ctx, db, found[0], found[1:])
+			if err != nil {
+				return out, err
+			}
+			out.moved = append(out.moved, moved...)
+			out.thread = found[0]
+			for i := range out.events {
+				out.events[i].thread = found[0]
+			}
+		}
+	}
+	return out, nil
+}
+
+func loadThreadMessage(ctx context.Context, db DB, id int64) (threadMessage, error) {
+	m := threadMessage{id: id}
+	err := db.QueryRow(ctx, `
+		WITH m AS (SELECT * FROM messages WHERE id = $1),
+		k AS (
+			SELECT DISTINCT x FROM m,
+				unnest(ARRAY[m.message_id] || m.in_reply_to || m.refs[greatest(1, cardinality(m.refs) - $2 + 1):]) AS x
+			WHERE x IS NOT NULL AND x <> '')
+		SELECT m.subject,
+			coalesce(m.sent_at, (SELECT min(occurred_at) FROM events e WHERE e.message_id = m.id), m.created_at),
+			m.thread_id,
+			ARRAY(SELECT DISTINCT customer_id FROM events e WHERE e.message_id = m.id),
+			ARRAY(SELECT x FROM k ORDER BY x),
+			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
+				WHERE r.msgid IN (SELECT x FROM k) ORDER BY tid),
+			(SELECT count(*) FROM thread_refs r WHERE r.msgid IN (SELECT x FROM k))
+		FROM m`, id, maxThreadRefs).Scan(&m.subject, &m.at, &m.threadID, &m.customers, &m.keys, &m.found, &m.nFound)
+	if err != nil {
+		return m, fmt.Errorf("load message %d for threading: %w", id, notFound(err))
+	}
+	return m, nil
+}
+
+// threadsOfKeys returns the live threads that keys are registered to, plus
+// also (when not 0), oldest first.
+func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `
+		SELECT DISTINCT coalesce(t.merged_into, t.id) FROM threads t
+		WHERE t.id IN (SELECT thread_id FROM thread_refs WHERE msgid = ANY($1)) OR t.id = $2
+		ORDER BY 1`, keys, also)
+	if err != nil {
+		return nil, fmt.Errorf("threads of message ids: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// threadBySubjectOrNew is the fallback for mail without usable
+// In-Reply-To and References: the thread of the nearest message in time
+// with the same subject key, an event for one of m's customers, within
+// ThreadWindow, where the later of the two is a reply (two fresh messages
+// with the same subject are two conversations; a reply stored before the
+// message it answers is found from either side). Messages on no customer's
+// timeline and empty subjects never take part. Without such a message, a
+// new thread (in the same statement).
+func threadBySubjectOrNew(ctx context.Context, db DB, m threadMessage, key string, isReply bool) (int64, error) {
+	var thread int64
+	err := db.QueryRow(ctx, `
+		WITH cand AS (
+			SELECT coalesce(t.merged_into, t.id) AS id
+			FROM messages o JOIN threads t ON t.id = o.thread_id
+			WHERE $1 <> '' AND cardinality($6::bigint[]) > 0
+				AND o.subject_key = $1 AND o.id <> $2
+				AND CASE WHEN o.sent_at <= $4::timestamptz THEN $3 ELSE o.is_reply END
+				AND o.sent_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($6))
+			ORDER BY abs(extract(epoch FROM o.sent_at - $4::timestamptz)), o.id
+			LIMIT 1),
+		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id)
+		SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh))`,
+		key, m.id, isReply, m.at, ThreadWindow, m.customers).Scan(&thread)
+	if err != nil {
+		return 0, fmt.Errorf("thread for message %d: %w", m.id, err)
+	}
+	return thread, nil
+}
+
+// mergeThreads moves everything of losers into winner and leaves each
+// loser pointing at it. It returns the customers whose events moved.
+func mergeThreads(ctx context.Context, db DB, winner int64, losers []int64) ([]int64, error) {
+	for _, q := range []string{
+		`UPDATE thread_refs SET thread_id = $1 WHERE thread_id = ANY($2)`,
+		`UPDATE messages SET thread_id = $1 WHERE thread_id = ANY($2)`,
+		`UPDATE threads SET merged_into = $1 WHERE id = ANY($2) OR merged_into = ANY($2)`,
+	} {
+		if _, err := db.Exec(ctx, q, winner, losers); err != nil {
+			return nil, fmt.Errorf("merge threads %v into %d: %w", losers, winner, err)
+		}
+	}
+	rows, err := db.Query(ctx, `
+		WITH u AS (UPDATE events SET thread_id = $1 WHERE thread_id = ANY($2) RETURNING customer_id)
+		SELECT DISTINCT customer_id FROM u`, winner, losers)
+	if err != nil {
+		return nil, fmt.Errorf("merge threads %v into %d: %w", losers, winner, err)
+	}
+	defer rows.Close()
+	var moved []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		moved = append(moved, id)
+	}
+	return moved, rows.Err()
+}
+
+// resolveThread follows a merged thread to the one it lives on.
+func resolveThread(ctx context.Context, db DB, id int64) (int64, error) {
+	var live int64
+	err := db.QueryRow(ctx, `SELECT coalesce(merged_into, id) FROM threads WHERE id = $1`, id).Scan(&live)
+	if err != nil {
+		return 0, fmt.Errorf("thread %d: %w", id, notFound(err))
+	}
+	return live, nil
+}

@@ -1,0 +1,159 @@
+package timeline_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+func TestSubjectKey(t *testing.T) {
+	for _, c := range []struct {
+		in, key string
+		reply   bool
+	}{
+		{"RFQ LED panel 600x600", "rfq led panel 600x600", false},
+		{"Re: RFQ LED panel 600x600", "rfq led panel 600x600", true},
+		{"RE : RE: Fw: RFQ  LED\tpanel 600x600", "rfq led panel 600x600", true},
+		{"Re[2]: RFQ LED panel", "rfq led panel", true},
+		{"AW: WG: Anfrage LED-Panel", "anfrage led-panel", true},
+		{"回复：询价：LED平板灯", "询价:led平板灯", true},
+		{"回复: 答复: 转发: 询价 LED", "询价 led", true},
+		{"回覆：詢價：LED平板燈", "詢價:led平板燈", true},
+		{"Rif: Richiesta offerta", "richiesta offerta", true},
+		{"Ответ: Запрос цены", "запрос цены", true},
+		{"RES: ENC: Cotação", "cotação", true},
+		{"[EXT] RE: Quotation QT-2025-0315", "quotation qt-2025-0315", true},
+		{"ＲＥ：Ｑｕｏｔａｔｉｏｎ", "quotation", true},
+		{"Regarding: price", "regarding: price", false},
+		{"Re:", "", true},
+		{"", "", false},
+	} {
+		key, reply := timeline.SubjectKey(c.in)
+		if key != c.key || reply != c.reply {
+			t.Errorf("SubjectKey(%q) = %q, %v; want %q, %v", c.in, key, reply, c.key, c.reply)
+		}
+	}
+}
+
+// References and In-Reply-To group a conversation whatever the order its
+// messages arrive in: a reply stored before its parent, a parent stored
+// last.
+func TestThreadsByReferences(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	// Stored in the order c, a, b: c refers to a and b, b replies to a.
+	c := f.one(mail{msgid: "c@x", inReplyTo: []string{"b@x"}, refs: []string{"a@x", "b@x"}, subject: "Re: Re: LED panel",
+		at: day(2), customers: []int64{buyer}})
+	a := f.one(mail{msgid: "a@x", subject: "LED panel", at: day(0), customers: []int64{buyer}})
+	b := f.one(mail{msgid: "b@x", inReplyTo: []string{"a@x"}, refs: []string{"a@x"}, subject: "Re: LED panel",
+		at: day(1), dir: "out", customers: []int64{buyer}})
+	other := f.one(mail{msgid: "z@x", subject: "Catalogue", at: day(1), customers: []int64{buyer}})
+	if f.thread(a) != f.thread(c) || f.thread(b) != f.thread(c) {
+		t.Fatalf("threads a=%d b=%d c=%d, want one", f.thread(a), f.thread(b), f.thread(c))
+	}
+	if f.thread(other) == f.thread(a) {
+		t.Fatal("an unrelated message joined the thread")
+	}
+	th, err := timeline.GetThread(f.ctx, f.s.Pool, f.thread(a), timeline.AllCustomers, time.Time{}, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, e := range th.Events {
+		got = append(got, e.ID)
+	}
+	if want := []int64{a.ID, b.ID, c.ID}; !equal(got, want) {
+		t.Fatalf("thread events %v, want %v in time order", got, want)
+	}
+	ts, err := timeline.CustomerThreads(f.ctx, f.s.Pool, buyer, timeline.ThreadCursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 {
+		t.Fatalf("%d threads, want 2: %+v", len(ts), ts)
+	}
+	// Newest activity first: the conversation (day 2), then the catalogue (day 1).
+	top := ts[0]
+	if top.ThreadID != f.thread(a) || top.Messages != 3 || top.Subject != "Re: Re: LED panel" || top.LastDirection != "in" ||
+		!top.LastAt.Equal(day(2)) || !top.FirstAt.Equal(day(0)) {
+		t.Fatalf("thread summary %+v", top)
+	}
+}
+
+// A message that refers to two threads shows they are one: they merge,
+// and the id of the younger still resolves.
+func TestThreadsMerge(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	x := f.one(mail{msgid: "x@x", subject: "Panel price", at: day(0), customers: []int64{buyer}})
+	y := f.one(mail{msgid: "y@x", inReplyTo: []string{"lost@x"}, subject: "Re: panel price (2)", at: day(1), customers: []int64{buyer}})
+	tx, ty := f.thread(x), f.thread(y)
+	if tx == ty {
+		t.Fatal("x and y should start apart")
+	}
+	// z replies to lost@x, whose own reference is x: both threads are one.
+	z := f.one(mail{msgid: "lost@x", refs: []string{"x@x"}, subject: "Re: Panel price", at: day(0, 12), dir: "out", customers: []int64{buyer}})
+	if f.thread(x) != f.thread(y) || f.thread(z) != f.thread(x) {
+		t.Fatalf("after the bridge: x=%d y=%d z=%d, want one thread", f.thread(x), f.thread(y), f.thread(z))
+	}
+	live := f.thread(x)
+	for _, old := range []int64{tx, ty} {
+		th, err := timeline.GetThread(f.ctx, f.s.Pool, old, timeline.AllCustomers, time.Time{}, 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th.ThreadID != live || len(th.Events) != 3 {
+			t.Fatalf("thread %d resolves to %d with %d events, want %d with 3", old, th.ThreadID, len(th.Events), live)
+		}
+	}
+}
+
+// Clients that drop References (many Chinese clients): the subject without
+// "回复：" and a customer in common, within the window, make the thread.
+func TestThreadsBySubjectFallback(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Shenzhen Buyer", "A", amy)
+	other := f.customer("Other Buyer", "A", amy)
+	// The reply is stored before the inquiry it answers.
+	reply := f.one(mail{msgid: "r1@qq", subject: "回复：询价：LED平板灯 600x600", at: day(1), dir: "out", customers: []int64{buyer}})
+	inq := f.one(mail{msgid: "i1@qq", subject: "询价：LED平板灯 600x600", at: day(0), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	again := f.one(mail{msgid: "r2@qq", subject: "Re：询价：LED平板灯  600X600", at: day(3), customers: []int64{buyer}})
+	if f.thread(reply) != f.thread(inq) || f.thread(again) != f.thread(inq) {
+		t.Fatalf("reply=%d inquiry=%d again=%d, want one thread", f.thread(reply), f.thread(inq), f.thread(again))
+	}
+	cases := []struct {
+		name string
+		m    mail
+	}{
+		{"another customer", mail{msgid: "o1@qq", subject: "回复：询价：LED平板灯 600x600", at: day(1), customers: []int64{other}}},
+		{"beyond the window", mail{msgid: "late@qq", subject: "回复：询价：LED平板灯 600x600", at: day(0).Add(timeline.ThreadWindow + 10*24*time.Hour), customers: []int64{buyer}}},
+		{"a fresh message with the same subject", mail{msgid: "i2@qq", subject: "询价：LED平板灯 600x600", at: day(5), customers: []int64{buyer}}},
+		{"no subject", mail{msgid: "e1@qq", subject: "回复：", at: day(1), customers: []int64{buyer}}},
+	}
+	for _, c := range cases {
+		if e := f.one(c.m); f.thread(e) == f.thread(inq) {
+			t.Errorf("%s: joined the thread", c.name)
+		}
+	}
+}
+
+func TestGetThreadMissing(t *testing.T) {
+	f := newFx(t)
+	if _, err := timeline.GetThread(f.ctx, f.s.Pool, 999, timeline.AllCustomers, time.Time{}, 0, 10); !errors.Is(err, timeline.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
