@@ -33,7 +33,7 @@ var accessCases = map[string][]accessCase{
 	"GET /api/v1/status":                  {{"/api/v1/status", "", 200, 200, 403}},
 	"POST /api/v1/customers":              {{"/api/v1/customers", `{"name": "New Buyer {n}"}`, 201, 201, 403}},
 	"PATCH /api/v1/customers/{id}":        {{"/api/v1/customers/{Alpha}", `{"phone": "+49 {n}"}`, 200, 200, 403}, {"/api/v1/customers/{Bravo}", `{"phone": "+44 {n}"}`, 200, 200, 403}},
-	"GET /api/v1/reps/{email}/handover":   {{"/api/v1/reps/" + amy + "/handover", "", 200, 200, 403}, {"/api/v1/reps/" + bob + "/handover?format=md", "", 200, 200, 403}},
+	"GET /api/v1/reps/{email}/handover":   {{"/api/v1/reps/" + amy + "/handover", "", 200, 200, 403}, {"/api/v1/reps/" + bob + "/handover?format=md", "", 200, 200, 403}, {"/api/v1/reps/" + amy + "/handover?format=html&months=24", "", 200, 200, 403}},
 	"POST /api/v1/reps/{email}/handover":  {{"/api/v1/reps/" + bob + "/handover", `{"to": "` + amy + `", "dry_run": true}`, 200, 200, 403}},
 }
 
@@ -140,6 +140,8 @@ func TestRepSeesOnlyOwnCustomers(t *testing.T) {
 		{"bob", "/api/v1/search?q=panel", []string{"Bravo Ltd", "Charlie SA"}},
 		{"admin", "/api/v1/search?q=panel", []string{"Alpha GmbH", "Bravo Ltd", "Charlie SA"}},
 		{"amy", "/api/v1/search?q=panel&rep=" + bob, []string{"Charlie SA"}}, // bob's mail to a customer amy shares
+		{"carol", "/api/v1/search?q=panel", nil},
+		{"carol", "/api/v1/customers", nil},
 	} {
 		if got := names(tc.who, tc.path); !slices.Equal(got, tc.want) {
 			t.Errorf("%s as %s: %v, want %v", tc.path, tc.who, got, tc.want)

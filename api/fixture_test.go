@@ -33,7 +33,8 @@ const (
 //	charlie: owned by bob, amy wrote to them once (amy may see it)
 //	delta:   no owner, no mail                    (amy may not see it)
 //
-// and a token per role: admin (config), manager, rep amy, rep bob.
+// and a token per role: admin (config), manager, rep amy, rep bob, and
+// rep carol, who has no customer.
 type fixture struct {
 	t      *testing.T
 	ctx    context.Context
@@ -99,7 +100,8 @@ func newFixture(t *testing.T, withSearch bool) *fixture {
 			}
 		}
 	}
-	for name, p := range map[string]Principal{"manager": {Role: RoleManager}, "amy": {Role: RoleRep, Rep: amy}, "bob": {Role: RoleRep, Rep: bob}} {
+	for name, p := range map[string]Principal{"manager": {Role: RoleManager}, "amy": {Role: RoleRep, Rep: amy}, "bob": {Role: RoleRep, Rep: bob},
+		"carol": {Role: RoleRep, Rep: "carol@ourco.example"}} {
 		tok, hash := NewToken()
 		if _, err := timeline.CreateToken(ctx, store.Pool, name, p.Role, p.Rep, hash[:]); err != nil {
 			t.Fatal(err)

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/mailtrail/mailtrail/search"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -102,6 +104,62 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		resp["next_cursor"] = encodeCursor(last.OccurredAt, last.ID)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := limitParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	query := search.Query{Q: q.Get("q"), Rep: q.Get("rep"), Kind: q.Get("kind"), Limit: limit}
+	if query.Q == "" {
+		s.fail(w, r, badParam{"q", "required"})
+		return
+	}
+	if v := q.Get("customer_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			s.fail(w, r, badParam{"customer_id", "must be a positive whole number"})
+			return
+		}
+		query.CustomerIDs = []int64{id}
+	}
+	switch query.Kind {
+	case "", timeline.KindInquiry, timeline.KindQuote, timeline.KindEmail:
+	default:
+		s.fail(w, r, badParam{"kind", "must be inquiry, quote or email"})
+		return
+	}
+	if v := q.Get("offset"); v != "" {
+		if query.Offset, err = strconv.Atoi(v); err != nil || query.Offset < 0 || query.Offset > 10000 {
+			s.fail(w, r, badParam{"offset", "must be a whole number from 0 to 10000"})
+			return
+		}
+	}
+	if v := q.Get("cursor"); v != "" {
+		if query.Offset, err = decodeOffsetCursor(v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if nothing, err := s.restrictSearch(r, &query); err != nil || nothing {
+		if err != nil {
+			s.fail(w, r, err)
+		} else {
+			writeJSON(w, http.StatusOK, searchAnswer(query, nil, 0, 0))
+		}
+		return
+	}
+	start := time.Now()
+	hits, total, err := s.index.Search(r.Context(), query)
+	if err != nil {
+		s.log.Error("search", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "search_unavailable", "search is unavailable; timelines still work")
+		return
+	}
+	writeJSON(w, http.StatusOK, searchAnswer(query, hits, total, time.Since(start)))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

@@ -30,83 +30,44 @@ type hit struct {
 	OccurredAt   time.Time `json:"occurred_at"`
 }
 
-// search finds timeline events. A rep's search is limited to the
-// customers the rep may see, by a Meilisearch filter built from their ids
-// (integers, never caller text); asking for another customer is 404.
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(r)
+// restrictSearch limits a rep's search to the customers the rep may see,
+// by a Meilisearch filter built from their ids (integers, never caller
+// text). Asking for another customer is ErrNotFound (404); nothing is
+// true when the rep may see no customer at all.
+func (s *Server) restrictSearch(r *http.Request, q *search.Query) (nothing bool, err error) {
+	scope := principal(r).Scope()
+	if scope.All() {
+		return false, nil
+	}
+	visible, err := timeline.VisibleCustomerIDs(r.Context(), s.store.Pool, scope)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return false, err
 	}
-	query := search.Query{Q: q.Get("q"), Rep: q.Get("rep"), Kind: q.Get("kind"), Limit: limit}
-	if strings.TrimSpace(query.Q) == "" {
-		s.fail(w, r, badParam{"q", "required"})
-		return
-	}
-	if v := q.Get("customer_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id < 1 {
-			s.fail(w, r, badParam{"customer_id", "must be a positive whole number"})
-			return
-		}
-		query.CustomerIDs = []int64{id}
-	}
-	switch query.Kind {
-	case "", timeline.KindInquiry, timeline.KindQuote, timeline.KindEmail:
-	default:
-		s.fail(w, r, badParam{"kind", "must be inquiry, quote or email"})
-		return
-	}
-	if v := q.Get("offset"); v != "" {
-		if query.Offset, err = strconv.Atoi(v); err != nil || query.Offset < 0 || query.Offset > maxSearchOffset {
-			s.fail(w, r, badParam{"offset", "must be a whole number from 0 to 10000"})
-			return
-		}
-	}
-	if v := q.Get("cursor"); v != "" {
-		if query.Offset, err = decodeOffsetCursor(v); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	if scope := principal(r).Scope(); !scope.All() {
-		visible, err := timeline.VisibleCustomerIDs(r.Context(), s.store.Pool, scope)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if len(query.CustomerIDs) > 0 {
-			if _, found := slices.BinarySearch(visible, query.CustomerIDs[0]); !found {
-				s.fail(w, r, timeline.ErrNotFound)
-				return
+	if len(q.CustomerIDs) > 0 {
+		for _, id := range q.CustomerIDs {
+			if _, found := slices.BinarySearch(visible, id); !found {
+				return false, timeline.ErrNotFound
 			}
-		} else {
-			query.CustomerIDs = visible
 		}
-		if len(query.CustomerIDs) == 0 { // a rep with no customers finds nothing
-			writeJSON(w, http.StatusOK, map[string]any{"hits": []hit{}, "total": 0, "took_ms": 0, "next_cursor": nil})
-			return
-		}
+		return false, nil
 	}
-	start := time.Now()
-	hits, total, err := s.index.Search(r.Context(), query)
-	if err != nil {
-		s.log.Error("search", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "search_unavailable", "search is unavailable; timelines still work")
-		return
-	}
+	q.CustomerIDs = visible
+	return len(visible) == 0, nil
+}
+
+// searchAnswer is the JSON of a search: hits in snake_case, the total
+// estimate, and a cursor to the next page while there is one.
+func searchAnswer(q search.Query, hits []search.Hit, total int64, took time.Duration) map[string]any {
 	out := make([]hit, len(hits))
 	for i, h := range hits {
 		out[i] = hit{EventID: h.EventID, CustomerID: h.CustomerID, CustomerName: h.CustomerName, Kind: h.Kind,
 			Direction: h.Direction, Rep: h.Rep, Subject: h.Subject, From: h.From, Snippet: h.Snippet, OccurredAt: h.OccurredAt}
 	}
-	resp := map[string]any{"hits": out, "total": total, "took_ms": time.Since(start).Milliseconds(), "next_cursor": nil}
-	if next := query.Offset + len(hits); len(hits) == limit && int64(next) < total && next <= maxSearchOffset {
+	resp := map[string]any{"hits": out, "total": total, "took_ms": took.Milliseconds(), "next_cursor": nil}
+	if next := q.Offset + len(hits); len(hits) > 0 && len(hits) == q.Limit && int64(next) < total && next <= maxSearchOffset {
 		resp["next_cursor"] = encodeOffsetCursor(next)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }
 
 // Search cursors are opaque to clients: base64 of "o:<offset>".

@@ -31,6 +31,8 @@ var commands = []command{
 	{"serve", "serve: sync loops, search indexer and HTTP API until SIGTERM/SIGINT", cmdServe},
 	{"reindex", "reindex: rebuild the Meilisearch index from PostgreSQL", cmdReindex},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
+	{"tokens", "tokens create --role admin|manager|rep [--rep EMAIL] [--name NAME] | list | revoke NAME|ID: API tokens (the value is shown once, stored hashed)", cmdTokens},
+	{"handover", "handover --rep EMAIL [--format md|html|json] [--out FILE] [--months N]: report of a departing rep; with --to EMAIL [--map ID=EMAIL] [--apply]: move their customers (dry run without --apply)", cmdHandover},
 }
 
 // env is what every command gets: the config path and a logger. The config
