@@ -16,6 +16,18 @@ const (
 	RoleRep     = "rep"     // customers the rep owns or corresponded with
 )
 
+// Access rules for a new endpoint, one line each:
+//
+//   - per customer ({id} in the path): `id, ok := s.customerParam(w, r, "id")`
+//     answers 404 to a rep for a customer not theirs;
+//   - a list over customers or events: add `AND ` + timeline.VisibleSQL("c.id", n)
+//     to the query and pass principal(r).Scope().Rep as $n ("" sees all);
+//   - Meilisearch: s.restrictSearch(r, &query) (customer ids, as integers);
+//   - managers only (reports, writes): `if !require(w, r, managers...) { return }`;
+//
+// then add the route to accessCases (access_test.go) and to openapi.json:
+// TestAccessEveryRoute and TestOpenAPIMatchesRoutes fail until both know it.
+
 // Principal is who is calling.
 type Principal struct {
 	Name string

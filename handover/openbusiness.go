@@ -43,38 +43,14 @@ func OpenBusiness(ctx context.Context, db timeline.DB, rep string, since, until 
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := db.Query(ctx, `
-		SELECT e.id, e.customer_id, c.name, e.kind, m.subject, e.occurred_at,
-			coalesce(`+counterpartSQL("m.from_addrs || m.cc_addrs")+`, m.from_addrs->0->>'email', ''),
-			NULL::text, NULL::text, NULL::text
-		FROM events e
-		JOIN messages m ON m.id = e.message_id
-		JOIN customers c ON c.id = e.customer_id
-		WHERE e.rep = $1 AND e.kind = 'inquiry' AND e.occurred_at >= $2 AND e.occurred_at <= $3
-			AND NOT EXISTS (
-				SELECT 1 FROM events q
-				WHERE q.customer_id = e.customer_id AND q.kind = 'quote'
-					AND q.occurred_at > e.occurred_at AND q.occurred_at <= $3)
-		ORDER BY e.occurred_at, e.id`, rep, since, until)
+	rows, err := db.Query(ctx, openInquiriesSQL, rep, since, until)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open inquiries of %s: %w", rep, err)
 	}
 	if inquiries, err = collectItems(rows, until); err != nil {
 		return nil, nil, fmt.Errorf("open inquiries of %s: %w", rep, err)
 	}
-	rows, err = db.Query(ctx, `
-		SELECT e.id, e.customer_id, c.name, e.kind, m.subject, e.occurred_at,
-			coalesce(`+counterpartSQL("m.to_addrs || m.cc_addrs || m.bcc_addrs")+`, ''), `+figures+`
-		FROM events e
-		JOIN messages m ON m.id = e.message_id
-		JOIN customers c ON c.id = e.customer_id
-		WHERE e.rep = $1 AND e.kind = 'quote' AND e.direction = 'out'
-			AND e.occurred_at >= $2 AND e.occurred_at <= $3
-			AND NOT EXISTS (
-				SELECT 1 FROM events r
-				WHERE r.customer_id = e.customer_id AND r.direction = 'in'
-					AND r.occurred_at > e.occurred_at AND r.occurred_at <= $3)
-		ORDER BY e.occurred_at, e.id`, rep, since, until)
+	rows, err = db.Query(ctx, unansweredQuotesSQL(figures), rep, since, until)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unanswered quotes of %s: %w", rep, err)
 	}
@@ -98,6 +74,41 @@ func customerAddrSQL(addr, cust string) string {
 func counterpartSQL(list string) string {
 	return `(SELECT lower(a->>'email') FROM jsonb_array_elements(` + list + `) WITH ORDINALITY AS x(a, n)
 		WHERE ` + customerAddrSQL("lower(a->>'email')", "e.customer_id") + ` ORDER BY n LIMIT 1)`
+}
+
+// openInquiriesSQL: the rep's inquiries in [$2, $3] that no quote event
+// for the same customer follows up to $3.
+var openInquiriesSQL = `
+		SELECT e.id, e.customer_id, c.name, e.kind, m.subject, e.occurred_at,
+			coalesce(` + counterpartSQL("m.from_addrs || m.cc_addrs") + `, m.from_addrs->0->>'email', ''),
+			NULL::text, NULL::text, NULL::text
+		FROM events e
+		JOIN messages m ON m.id = e.message_id
+		JOIN customers c ON c.id = e.customer_id
+		WHERE e.rep = $1 AND e.kind = 'inquiry' AND e.occurred_at >= $2 AND e.occurred_at <= $3
+			AND NOT EXISTS (
+				SELECT 1 FROM events q
+				WHERE q.customer_id = e.customer_id AND q.kind = 'quote'
+					AND q.occurred_at > e.occurred_at AND q.occurred_at <= $3)
+		ORDER BY e.occurred_at, e.id`
+
+// unansweredQuotesSQL: the rep's outbound quotes in [$2, $3] that no
+// inbound event of the same customer follows up to $3; figures is the
+// select list of quoteFigures.
+func unansweredQuotesSQL(figures string) string {
+	return `
+		SELECT e.id, e.customer_id, c.name, e.kind, m.subject, e.occurred_at,
+			coalesce(` + counterpartSQL("m.to_addrs || m.cc_addrs || m.bcc_addrs") + `, ''), ` + figures + `
+		FROM events e
+		JOIN messages m ON m.id = e.message_id
+		JOIN customers c ON c.id = e.customer_id
+		WHERE e.rep = $1 AND e.kind = 'quote' AND e.direction = 'out'
+			AND e.occurred_at >= $2 AND e.occurred_at <= $3
+			AND NOT EXISTS (
+				SELECT 1 FROM events r
+				WHERE r.customer_id = e.customer_id AND r.direction = 'in'
+					AND r.occurred_at > e.occurred_at AND r.occurred_at <= $3)
+		ORDER BY e.occurred_at, e.id`
 }
 
 func collectItems(rows pgx.Rows, until time.Time) ([]Item, error) {
