@@ -9,11 +9,15 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mailtrail/mailtrail/api"
+	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/handover"
 	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/migrations"
@@ -86,11 +90,21 @@ func cmdTokens(ctx context.Context, e *env, args []string) error {
 			tok, _ := api.NewToken()
 			n = *role + "-" + tok[len(api.TokenPrefix):len(api.TokenPrefix)+6]
 		}
-		store, err := openStore(ctx, e)
+		if utf8.RuneCountInString(n) > 100 || strings.ContainsFunc(n, unicode.IsControl) {
+			return errors.New("--name: at most 100 characters, no control characters")
+		}
+		cfg, err := e.config()
+		if err != nil {
+			return err
+		}
+		store, err := openDB(ctx, cfg.Database.URL)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
+		if r != "" && !slices.ContainsFunc(cfg.Reps, func(cr config.Rep) bool { return strings.EqualFold(cr.Email, r) }) {
+			fmt.Fprintf(os.Stderr, "warning: %s is not a rep in the config file; the token sees only customers owned by or in mail with that address\n", r)
+		}
 		tok, hash := api.NewToken()
 		t, err := timeline.CreateToken(ctx, store.Pool, n, *role, r, hash[:])
 		if err != nil {
