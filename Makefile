@@ -22,3 +22,9 @@ test: deps
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Regenerate docs/handover.png: the dev corpus synced, one rep's handover
+# report opened in headless Chromium (README, "When a rep leaves").
+.PHONY: screenshot
+screenshot: deps
+	UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestHandoverDevCorpus/chromium' ./internal/eval/

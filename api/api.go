@@ -5,10 +5,8 @@ package api
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail/search"
@@ -19,9 +17,10 @@ import (
 type Server struct {
 	store  *timeline.Store
 	index  *search.Index
-	tokens map[[32]byte]string // sha256 of a token -> its name
+	tokens map[[32]byte]string // sha256 of a config token -> its name
 	log    *slog.Logger
 	policy timeline.Policy // follow-up cadences, working time, pool (WithPolicy)
+	routes []string        // "METHOD /pattern" of every route, as registered
 }
 
 // New builds the API; tokens maps each accepted bearer token to its name.
@@ -33,11 +32,13 @@ func New(store *timeline.Store, index *search.Index, tokens map[string]string, l
 	return s
 }
 
-// Handler returns the routed, authenticated handler.
+// Handler returns the routed, authenticated handler. Every route is
+// described in openapi.json and has an access case in access_test.go:
+// tests fail for a route missing from either.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := s.newRouter()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	api := http.NewServeMux()
+	api := s.newRouter()
 	api.HandleFunc("GET /api/v1/customers", s.listCustomers)
 	api.HandleFunc("GET /api/v1/customers/{id}", s.getCustomer)
 	api.HandleFunc("GET /api/v1/customers/{id}/timeline", s.timeline)
@@ -49,10 +50,14 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/mailboxes", s.listMailboxes)
 	api.HandleFunc("POST /api/v1/mailboxes/{rep}/retry", s.retryMailbox)
 	s.timelineRoutes(api)
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	api.HandleFunc("POST /api/v1/customers", s.createCustomer)
+	api.HandleFunc("PATCH /api/v1/customers/{id}", s.updateCustomer)
+	api.HandleFunc("GET /api/v1/reps/{email}/handover", s.handoverReport)
+	api.HandleFunc("POST /api/v1/reps/{email}/handover", s.handoverTransfer)
+	api.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
+	api.HandleFunc("/api/", s.noRoute(api))
 	mux.Handle("/api/", s.authenticate(api))
+	mux.HandleFunc("/", s.noRoute(mux))
 	return s.logRequests(mux)
 }
 
@@ -68,36 +73,21 @@ func (s *Server) NewHTTPServer(addr string) *http.Server {
 	}
 }
 
-// authenticate accepts "Authorization: Bearer <token>" for a known token.
-// Tokens are compared as hashes in constant time and never logged.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mailtrail"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
-			return
-		}
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		var who Principal
-		for h, name := range s.tokens {
-			if subtle.ConstantTimeCompare(h[:], sum[:]) == 1 {
-				who = Principal{Name: name, Role: RoleAdmin}
-			}
-		}
-		if who.Role == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mailtrail", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "unknown bearer token")
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), who)))
-	})
-}
-
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("http handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if !sw.wrote {
+					writeError(sw, http.StatusInternalServerError, "internal", "internal error")
+				}
+			}
+		}()
 		next.ServeHTTP(sw, r)
 		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 	})
@@ -106,9 +96,18 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	wrote  bool
 }
 
-func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) WriteHeader(code int) {
+	w.status, w.wrote = code, true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Pool.Ping(r.Context()); err != nil {

@@ -12,9 +12,19 @@ import (
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var bp badParam
+	var field interface{ FieldName() string }
+	var conflict *timeline.FieldConflict
 	switch {
 	case errors.As(err, &bp):
 		writeError(w, http.StatusBadRequest, "invalid_parameter", bp.Error())
+	case errors.As(err, &conflict):
+		writeError(w, http.StatusConflict, "conflict", conflict.Error())
+	case errors.As(err, &field):
+		writeError(w, http.StatusBadRequest, "invalid_field", err.Error())
+	case errors.Is(err, errBodyTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
+	case errors.Is(err, errMediaType):
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
 	case errors.Is(err, timeline.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "not found")
 	default:
@@ -36,7 +46,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	cs, err := timeline.Customers(r.Context(), s.store.Pool, r.URL.Query().Get("q"), after, limit)
+	cs, err := timeline.CustomersIn(r.Context(), s.store.Pool, principal(r).Scope(), r.URL.Query().Get("q"), after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -49,9 +59,8 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	id, ok := s.customerParam(w, r, "id")
+	if !ok {
 		return
 	}
 	c, err := timeline.GetCustomer(r.Context(), s.store.Pool, id)
@@ -66,9 +75,8 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	id, ok := s.customerParam(w, r, "id")
+	if !ok {
 		return
 	}
 	limit, err := limitParam(r)
@@ -136,6 +144,20 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if v := q.Get("cursor"); v != "" {
+		if query.Offset, err = decodeOffsetCursor(v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if nothing, err := s.restrictSearch(r, &query); err != nil || nothing {
+		if err != nil {
+			s.fail(w, r, err)
+		} else {
+			writeJSON(w, http.StatusOK, searchAnswer(query, nil, 0, 0))
+		}
+		return
+	}
 	start := time.Now()
 	hits, total, err := s.index.Search(r.Context(), query)
 	if err != nil {
@@ -143,10 +165,13 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "search_unavailable", "search is unavailable; timelines still work")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hits": hits, "total": total, "took_ms": time.Since(start).Milliseconds()})
+	writeJSON(w, http.StatusOK, searchAnswer(query, hits, total, time.Since(start)))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, managers...) {
+		return
+	}
 	st, err := timeline.GetStatus(r.Context(), s.store.Pool)
 	if err != nil {
 		s.fail(w, r, err)

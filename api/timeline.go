@@ -21,7 +21,7 @@ import (
 // the reports. Access: admins and managers see every customer; a rep sees
 // the customers they own or corresponded with (timeline.Viewer); the
 // reports and the rules feedback are for admins and managers.
-func (s *Server) timelineRoutes(mux *http.ServeMux) {
+func (s *Server) timelineRoutes(mux *router) {
 	mux.HandleFunc("GET /api/v1/customers/{id}/threads", s.customerThreads)
 	mux.HandleFunc("GET /api/v1/threads/{id}", s.thread)
 	mux.HandleFunc("PATCH /api/v1/events/{id}", s.patchEvent)
@@ -63,7 +63,7 @@ func viewer(w http.ResponseWriter, r *http.Request) (timeline.Viewer, bool) {
 
 // repParam reads ?rep=. A rep may only ask about themselves, and gets
 // themselves when they leave it out.
-func repParam(w http.ResponseWriter, r *http.Request, v timeline.Viewer) (string, bool) {
+func viewerRepParam(w http.ResponseWriter, r *http.Request, v timeline.Viewer) (string, bool) {
 	rep := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("rep")))
 	if v == timeline.AllCustomers {
 		return rep, true
@@ -81,7 +81,7 @@ func (s *Server) canSee(w http.ResponseWriter, r *http.Request, v timeline.Viewe
 	if v == timeline.AllCustomers {
 		return true
 	}
-	ok, err := timeline.RepCanSee(r.Context(), s.store.Pool, string(v), customerID)
+	ok, err := timeline.ViewerCanSee(r.Context(), s.store.Pool, string(v), customerID)
 	if err != nil {
 		s.fail(w, r, err)
 		return false
@@ -265,7 +265,7 @@ func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, ok := repParam(w, r, v)
+	rep, ok := viewerRepParam(w, r, v)
 	if !ok {
 		return
 	}
@@ -288,7 +288,7 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, ok := repParam(w, r, v)
+	rep, ok := viewerRepParam(w, r, v)
 	if !ok {
 		return
 	}

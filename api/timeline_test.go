@@ -20,10 +20,7 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-const (
-	amy = "amy@ourco.example"
-	bob = "bob@ourco.example"
-)
+// amy and bob are declared in fixture_test.go.
 
 // apiRig is a server on a fresh database, with two customers: Acme (amy's)
 // and Beta (bob's), each with an inquiry and a reply.
@@ -51,7 +48,7 @@ func newAPIRig(t *testing.T) *apiRig {
 	}
 	t.Cleanup(store.Close)
 	r := &apiRig{t: t, s: New(store, nil, map[string]string{"secret-token": "ops"}, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	mux := http.NewServeMux()
+	mux := r.s.newRouter()
 	r.s.timelineRoutes(mux)
 	// The test principal comes from a header, as DB tokens with roles will.
 	r.h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

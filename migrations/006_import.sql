@@ -16,7 +16,7 @@ CREATE TABLE message_imports (
     imported_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rep, message_id)
 );
-CREATE INDEX message_imports_message ON message_imports (message_id);
+CREATE INDEX IF NOT EXISTS message_imports_message ON message_imports (message_id);
 
 -- The last completeness check of each rep's folder: UIDs on the server
 -- that mailtrail should hold (at or below the folder's cursor) but does

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers that tests and `make run` start on loopback
-# (see internal/services): PostgreSQL, Dovecot, isync and Meilisearch.
+# (see internal/services): PostgreSQL, Dovecot, isync and Meilisearch; and
+# Chromium, which renders the handover report in a test (internal/eval).
 # Idempotent and silent when everything is already there. Needs root (or
 # sudo) for apt, and reaches only Debian's apt mirrors and the npm registry.
 set -euo pipefail
@@ -30,6 +31,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 { [ -x /usr/sbin/dovecot ] && command -v doveadm >/dev/null; } || missing+=(dovecot-imapd)
 command -v mbsync >/dev/null || missing+=(isync)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ -n "$need_meili" ] && ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if [ ${#missing[@]} -gt 0 ]; then

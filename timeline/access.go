@@ -23,11 +23,11 @@ func visibleSQL(col, param string) string {
 		OR EXISTS (SELECT 1 FROM events ve WHERE ve.rep = %[2]s::text AND ve.customer_id = %[1]s))`, col, param)
 }
 
-// RepCanSee reports whether rep owns customerID or has corresponded with
+// ViewerCanSee reports whether rep owns customerID or has corresponded with
 // it. An empty rep is an admin's or a manager's view and sees everything.
 // A customer that does not exist is not visible (no error), so that a rep
 // cannot tell a hidden customer from a missing one.
-func RepCanSee(ctx context.Context, db DB, rep string, customerID int64) (bool, error) {
+func ViewerCanSee(ctx context.Context, db DB, rep string, customerID int64) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers c WHERE c.id = $1 AND `+visibleSQL("c.id", "$2")+`)`,
 		customerID, rep).Scan(&ok)

@@ -170,11 +170,17 @@ func AutoCustomer(ctx context.Context, db DB, key string) (id int64, ok bool, er
 // Customers lists customers by id after the cursor (0 = from the start).
 // q, when set, filters on name, domain or contact address.
 func Customers(ctx context.Context, db DB, q string, after int64, limit int) ([]Customer, error) {
+	return CustomersIn(ctx, db, Scope{}, q, after, limit)
+}
+
+// CustomersIn is Customers limited to what scope may see.
+func CustomersIn(ctx context.Context, db DB, scope Scope, q string, after int64, limit int) ([]Customer, error) {
 	rows, err := db.Query(ctx, customerSelect+`
 		WHERE c.id > $1 AND ($2 = '' OR c.name ILIKE '%' || $2 || '%'
 			OR EXISTS (SELECT 1 FROM customer_domains d WHERE d.customer_id = c.id AND d.domain ILIKE '%' || $2 || '%')
 			OR EXISTS (SELECT 1 FROM contacts k WHERE k.customer_id = c.id AND k.email ILIKE '%' || $2 || '%'))
-		ORDER BY c.id LIMIT $3`, after, q, limit)
+			AND `+VisibleSQL("c.id", 4)+`
+		ORDER BY c.id LIMIT $3`, after, q, limit, scope.Rep)
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)
 	}

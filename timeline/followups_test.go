@@ -195,14 +195,14 @@ func TestPublicPool(t *testing.T) {
 }
 
 // A rep sees the customers they own or corresponded with.
-func TestRepCanSee(t *testing.T) {
+func TestViewerCanSee(t *testing.T) {
 	f := newFx(t)
 	owned := f.customer("Owned by amy", "A", amy)
 	written := f.customer("Bob's, written to by amy", "A", bob)
 	hidden := f.customer("Bob's only", "A", bob)
 	f.one(mail{msgid: "w", subject: "x", at: day(0), customers: []int64{written}, rep: amy})
 	for id, want := range map[int64]bool{owned: true, written: true, hidden: false, 9999: false} {
-		ok, err := timeline.RepCanSee(f.ctx, f.s.Pool, amy, id)
+		ok, err := timeline.ViewerCanSee(f.ctx, f.s.Pool, amy, id)
 		if err != nil {
 			t.Fatal(err)
 		}

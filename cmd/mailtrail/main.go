@@ -36,6 +36,8 @@ var commands = []command{
 	{"verify", "verify [--rep EMAIL] [--json]: compare each synced folder on the server with what is stored; non-zero exit on a gap", cmdVerify},
 	{"reclassify", "reclassify: re-run the rules over stored messages (corrections stay), thread old mail; report as JSON", cmdReclassify},
 	{"demo", "demo: local PostgreSQL, Meilisearch and a demo IMAP server with sample mail, then serve (make run)", cmdDemo},
+	{"tokens", "tokens create --role admin|manager|rep [--rep EMAIL] [--name NAME] | list | revoke NAME|ID: API tokens (the value is shown once, stored hashed)", cmdTokens},
+	{"handover", "handover --rep EMAIL [--format md|html|json] [--out FILE] [--months N]: report of a departing rep; with --to EMAIL [--map ID=EMAIL] [--apply]: move their customers (dry run without --apply)", cmdHandover},
 }
 
 // env is what every command gets: the config path and a logger. The config

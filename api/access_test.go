@@ -1,0 +1,193 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// accessCase is one request and the status each caller must get. Paths
+// may name the fixture's customers: {Alpha} (amy's), {Bravo} (bob's only),
+// {Charlie} (bob's, amy wrote to them), {Delta} (nobody's). {n} in a
+// body is replaced by a number unique to the request.
+type accessCase struct {
+	path, body string
+	admin      int // config token
+	manager    int
+	rep        int // amy
+}
+
+// accessCases holds, for every route, who may and who may not. A route
+// registered without an entry here fails TestAccessEveryRoute: add one
+// line per route (and one per customer it can reach: amy's, and another
+// rep's, which must be 404 to a rep).
+var accessCases = map[string][]accessCase{
+	"GET /healthz":                        {{"/healthz", "", 200, 200, 200}},
+	"GET /api/v1/openapi.json":            {{"/api/v1/openapi.json", "", 200, 200, 200}},
+	"GET /api/v1/customers":               {{"/api/v1/customers", "", 200, 200, 200}},
+	"GET /api/v1/customers/{id}":          {{"/api/v1/customers/{Alpha}", "", 200, 200, 200}, {"/api/v1/customers/{Charlie}", "", 200, 200, 200}, {"/api/v1/customers/{Bravo}", "", 200, 200, 404}, {"/api/v1/customers/{Delta}", "", 200, 200, 404}},
+	"GET /api/v1/customers/{id}/timeline": {{"/api/v1/customers/{Alpha}/timeline", "", 200, 200, 200}, {"/api/v1/customers/{Bravo}/timeline", "", 200, 200, 404}},
+	"GET /api/v1/search":                  {{"/api/v1/search?q=panel", "", 200, 200, 200}, {"/api/v1/search?q=panel&customer_id={Bravo}", "", 200, 200, 404}},
+	"GET /api/v1/status":                  {{"/api/v1/status", "", 200, 200, 403}},
+	"POST /api/v1/customers":              {{"/api/v1/customers", `{"name": "New Buyer {n}"}`, 201, 201, 403}},
+	"PATCH /api/v1/customers/{id}":        {{"/api/v1/customers/{Alpha}", `{"phone": "+49 {n}"}`, 200, 200, 403}, {"/api/v1/customers/{Bravo}", `{"phone": "+44 {n}"}`, 200, 200, 403}},
+	"GET /api/v1/reps/{email}/handover":   {{"/api/v1/reps/" + amy + "/handover", "", 200, 200, 403}, {"/api/v1/reps/" + bob + "/handover?format=md", "", 200, 200, 403}, {"/api/v1/reps/" + amy + "/handover?format=html&months=24", "", 200, 200, 403}},
+	"POST /api/v1/reps/{email}/handover":  {{"/api/v1/reps/" + bob + "/handover", `{"to": "` + amy + `", "dry_run": true}`, 200, 200, 403}},
+}
+
+// TestAccessEveryRoute checks every route against its access cases, as
+// each role and without a token, and validates every JSON answer against
+// the OpenAPI description of that route and status.
+func TestAccessEveryRoute(t *testing.T) {
+	f := newFixture(t, true)
+	doc := openAPIDoc(t)
+	routes := f.srv.Routes()
+	for _, r := range routes {
+		if len(accessCases[r]) == 0 {
+			t.Errorf("route %s has no access case in accessCases", r)
+		}
+	}
+	for r := range accessCases {
+		if !slices.Contains(routes, r) {
+			t.Errorf("accessCases has %s, which is not a route", r)
+		}
+	}
+	n := 0
+	for route, cases := range accessCases {
+		method, _, _ := strings.Cut(route, " ")
+		for _, c := range cases {
+			for _, who := range []struct {
+				name string
+				want int
+			}{{"admin", c.admin}, {"manager", c.manager}, {"amy", c.rep}, {"", 401}} {
+				if who.name == "" && route == "GET /healthz" {
+					who.want = 200
+				}
+				n++
+				body := strings.ReplaceAll(c.body, "{n}", fmt.Sprint(n))
+				got := f.do(who.name, method, c.path, body)
+				if got.status != who.want {
+					t.Errorf("%s %s as %q: %d, want %d: %s", method, c.path, who.name, got.status, who.want, got.body)
+					continue
+				}
+				checkShape(t, doc, route, got, fmt.Sprintf("%s %s as %q", method, c.path, who.name))
+			}
+		}
+	}
+}
+
+// checkShape validates a JSON answer against the description.
+func checkShape(t *testing.T, doc map[string]any, route string, got response, what string) {
+	t.Helper()
+	if !strings.HasPrefix(got.header.Get("Content-Type"), "application/json") {
+		if got.status >= 400 {
+			t.Errorf("%s: error answered as %q", what, got.header.Get("Content-Type"))
+		}
+		return
+	}
+	schema := responseSchema(t, doc, route, got.status)
+	if schema == nil {
+		return
+	}
+	var v any
+	if err := json.Unmarshal(got.body, &v); err != nil {
+		t.Errorf("%s: %v", what, err)
+		return
+	}
+	for _, e := range validate(doc, schema, v, "$") {
+		t.Errorf("%s: answer does not match api/openapi.json: %s", what, e)
+	}
+}
+
+// TestRepSeesOnlyOwnCustomers: lists, search and 404s leak nothing of
+// another rep's customers.
+func TestRepSeesOnlyOwnCustomers(t *testing.T) {
+	f := newFixture(t, true)
+	names := func(who, path string) []string {
+		var v struct {
+			Customers []struct{ Name string } `json:"customers"`
+			Hits      []struct {
+				CustomerName string `json:"customer_name"`
+			} `json:"hits"`
+		}
+		r := f.do(who, "GET", path, "")
+		if err := json.Unmarshal(r.body, &v); err != nil || r.status != 200 {
+			t.Fatalf("%s as %s: %d %s", path, who, r.status, r.body)
+		}
+		var out []string
+		for _, c := range v.Customers {
+			out = append(out, c.Name)
+		}
+		for _, h := range v.Hits {
+			if !slices.Contains(out, h.CustomerName) {
+				out = append(out, h.CustomerName)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		who, path string
+		want      []string
+	}{
+		{"amy", "/api/v1/customers", []string{"Alpha GmbH", "Charlie SA"}},
+		{"bob", "/api/v1/customers", []string{"Bravo Ltd", "Charlie SA"}},
+		{"manager", "/api/v1/customers", []string{"Alpha GmbH", "Bravo Ltd", "Charlie SA", "Delta Inc"}},
+		{"amy", "/api/v1/customers?q=bravo", nil},
+		{"amy", "/api/v1/search?q=panel", []string{"Alpha GmbH", "Charlie SA"}},
+		{"bob", "/api/v1/search?q=panel", []string{"Bravo Ltd", "Charlie SA"}},
+		{"admin", "/api/v1/search?q=panel", []string{"Alpha GmbH", "Bravo Ltd", "Charlie SA"}},
+		{"amy", "/api/v1/search?q=panel&rep=" + bob, []string{"Charlie SA"}}, // bob's mail to a customer amy shares
+		{"carol", "/api/v1/search?q=panel", nil},
+		{"carol", "/api/v1/customers", nil},
+	} {
+		if got := names(tc.who, tc.path); !slices.Equal(got, tc.want) {
+			t.Errorf("%s as %s: %v, want %v", tc.path, tc.who, got, tc.want)
+		}
+	}
+	// Another rep's customer answers exactly like a customer that does not exist.
+	other := f.do("amy", "GET", "/api/v1/customers/{Bravo}/timeline", "")
+	missing := f.do("amy", "GET", "/api/v1/customers/999999/timeline", "")
+	if other.status != 404 || string(other.body) != string(missing.body) {
+		t.Errorf("bob's customer to amy: %d %s; missing customer: %d %s", other.status, other.body, missing.status, missing.body)
+	}
+	// Amy sees the whole timeline of a customer she shares, bob's mail included.
+	var tl struct {
+		Events []struct{ Rep string } `json:"events"`
+	}
+	json.Unmarshal(f.do("amy", "GET", "/api/v1/customers/{Charlie}/timeline", "").body, &tl)
+	if len(tl.Events) != 2 {
+		t.Errorf("amy's view of Charlie's timeline: %+v", tl.Events)
+	}
+}
+
+// TestTokens: stored tokens authenticate with their role until revoked,
+// and their use is recorded.
+func TestTokens(t *testing.T) {
+	f := newFixture(t, false)
+	if r := f.do("manager", "GET", "/api/v1/status", ""); r.status != 200 {
+		t.Fatalf("manager token: %d %s", r.status, r.body)
+	}
+	var used bool
+	if err := f.store.Pool.QueryRow(f.ctx, `SELECT last_used_at IS NOT NULL FROM api_tokens WHERE name = 'manager'`).Scan(&used); err != nil || !used {
+		t.Errorf("last_used_at not set after use: %v", err)
+	}
+	// Lower-case "bearer" is the same scheme (RFC 6750 uses RFC 7235's case-insensitive schemes).
+	if r := f.do("", "GET", "/api/v1/customers", "", "Authorization", "bearer "+f.tokens["amy"]); r.status != 200 {
+		t.Errorf("lower-case bearer: %d", r.status)
+	}
+	if r := f.do("", "GET", "/api/v1/customers", "", "Authorization", "Basic "+f.tokens["amy"]); r.status != 401 || r.errorCode() != "unauthorized" {
+		t.Errorf("basic auth: %d %s", r.status, r.body)
+	}
+	if r := f.do("", "GET", "/api/v1/customers", "", "Authorization", "Bearer "+strings.Repeat("x", 5000)); r.status != 401 {
+		t.Errorf("huge token: %d", r.status)
+	}
+	if _, err := f.store.Pool.Exec(f.ctx, `DELETE FROM api_tokens WHERE name = 'manager'`); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do("manager", "GET", "/api/v1/status", ""); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("revoked token: %d %v", r.status, r.header)
+	}
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mailtrail/mailtrail/api"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/handover"
+	"github.com/mailtrail/mailtrail/matcher"
+	"github.com/mailtrail/mailtrail/migrations"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+const tokensUsage = `usage: tokens create --role admin|manager|rep [--rep EMAIL] [--name NAME]
+       tokens list [--json]
+       tokens revoke NAME|ID`
+
+// openStore opens the database of the config (see openDB).
+func openStore(ctx context.Context, e *env) (*timeline.Store, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	return openDB(ctx, cfg.Database.URL)
+}
+
+// openDB applies migrations, so that a fresh install can create its first
+// token right away, and opens the database.
+func openDB(ctx context.Context, url string) (*timeline.Store, error) {
+	if _, _, err := migrations.Apply(ctx, url); err != nil {
+		return nil, err
+	}
+	store, err := timeline.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return store, nil
+}
+
+func cmdTokens(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return errors.New(tokensUsage)
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("tokens create", flag.ContinueOnError)
+		role := fs.String("role", "", "admin, manager or rep")
+		rep := fs.String("rep", "", "the rep's email (role rep only)")
+		name := fs.String("name", "", "a unique name (default: the rep's email, or ROLE-<random>)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return errors.New(tokensUsage)
+		}
+		if !api.ValidRole(*role) {
+			return fmt.Errorf("--role: %q is not admin, manager or rep", *role)
+		}
+		r := ""
+		switch {
+		case *role == api.RoleRep && *rep == "":
+			return errors.New("--rep: required with --role rep")
+		case *role != api.RoleRep && *rep != "":
+			return errors.New("--rep: only with --role rep")
+		case *rep != "":
+			n, ok := matcher.Normalize(*rep)
+			if !ok {
+				return fmt.Errorf("--rep: %q is not an e-mail address", *rep)
+			}
+			r = n
+		}
+		n := strings.TrimSpace(*name)
+		if n == "" {
+			n = r
+		}
+		if n == "" {
+			tok, _ := api.NewToken()
+			n = *role + "-" + tok[len(api.TokenPrefix):len(api.TokenPrefix)+6]
+		}
+		if utf8.RuneCountInString(n) > 100 || strings.ContainsFunc(n, unicode.IsControl) {
+			return errors.New("--name: at most 100 characters, no control characters")
+		}
+		cfg, err := e.config()
+		if err != nil {
+			return err
+		}
+		store, err := openDB(ctx, cfg.Database.URL)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if r != "" && !slices.ContainsFunc(cfg.Reps, func(cr config.Rep) bool { return strings.EqualFold(cr.Email, r) }) {
+			fmt.Fprintf(os.Stderr, "warning: %s is not a rep in the config file; the token sees only customers owned by or in mail with that address\n", r)
+		}
+		tok, hash := api.NewToken()
+		t, err := timeline.CreateToken(ctx, store.Pool, n, *role, r, hash[:])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "created token %q (id %d, role %s%s); it is shown once, store it now:\n", t.Name, t.ID, t.Role, repSuffix(t.Rep))
+		fmt.Println(tok)
+		return nil
+	case "list":
+		fs := flag.NewFlagSet("tokens list", flag.ContinueOnError)
+		asJSON := fs.Bool("json", false, "JSON lines instead of a table")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		store, err := openStore(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		ts, err := timeline.Tokens(ctx, store.Pool)
+		if err != nil {
+			return err
+		}
+		return printTokens(os.Stdout, ts, *asJSON)
+	case "revoke":
+		if len(args) != 2 {
+			return errors.New(tokensUsage)
+		}
+		store, err := openStore(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		t, err := timeline.RevokeToken(ctx, store.Pool, args[1])
+		if errors.Is(err, timeline.ErrNotFound) {
+			return fmt.Errorf("no token named %q (see `tokens list`)", args[1])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("revoked token %q (id %d, role %s%s)\n", t.Name, t.ID, t.Role, repSuffix(t.Rep))
+		return nil
+	}
+	return errors.New(tokensUsage)
+}
+
+func repSuffix(rep string) string {
+	if rep == "" {
+		return ""
+	}
+	return " for " + rep
+}
+
+func printTokens(w io.Writer, ts []timeline.Token, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, t := range ts {
+			if err := enc.Encode(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tREP\tCREATED\tLAST USED")
+	for _, t := range ts {
+		last := "never"
+		if t.LastUsedAt != nil {
+			last = t.LastUsedAt.UTC().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, cmpOr(t.Rep, "-"),
+			t.CreatedAt.UTC().Format(time.DateTime), last)
+	}
+	return tw.Flush()
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// mapFlag collects repeated --map ID=EMAIL.
+type mapFlag []string
+
+func (m *mapFlag) String() string     { return strings.Join(*m, ",") }
+func (m *mapFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+const handoverUsage = `usage: handover --rep EMAIL [--format md|html|json] [--out FILE] [--months N]
+       handover --rep EMAIL --to EMAIL [--map CUSTOMER_ID=EMAIL ...] [--apply] [--format text|json]`
+
+func cmdHandover(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("handover", flag.ContinueOnError)
+	rep := fs.String("rep", "", "the departing rep's email (required)")
+	format := fs.String("format", "", "report: md (default), html or json; transfer: text (default) or json")
+	out := fs.String("out", "", "write the report to FILE instead of stdout")
+	months := fs.Int("months", 12, "the report's period, in months up to today")
+	to := fs.String("to", "", "transfer: the new owner of every customer the rep owns")
+	var mapping mapFlag
+	fs.Var(&mapping, "map", "transfer: CUSTOMER_ID=EMAIL, a different new owner for one customer (repeatable)")
+	apply := fs.Bool("apply", false, "transfer: really move ownership (without it: a dry run)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *rep == "" || fs.NArg() > 0 {
+		return errors.New(handoverUsage)
+	}
+	r, ok := matcher.Normalize(*rep)
+	if !ok {
+		return fmt.Errorf("--rep: %q is not an e-mail address", *rep)
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	store, err := openDB(ctx, cfg.Database.URL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if *to == "" && len(mapping) == 0 {
+		if *apply {
+			return errors.New("--apply: only with --to or --map (a transfer)")
+		}
+		f := cmpOr(*format, handover.FormatMarkdown)
+		if f != handover.FormatMarkdown && f != handover.FormatHTML && f != handover.FormatJSON {
+			return fmt.Errorf("--format: %q is not md, html or json", f)
+		}
+		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months})
+		if err != nil {
+			return err
+		}
+		w := io.Writer(os.Stdout)
+		if *out != "" {
+			file, err := os.Create(*out)
+			if err != nil {
+				return err
+			}
+			defer file.Close()
+			w = file
+		}
+		if err := handover.Render(w, rpt, f); err != nil {
+			return err
+		}
+		if *out != "" {
+			fmt.Fprintf(os.Stderr, "wrote %s: %d customers, %d open inquiries, %d unanswered quotes, %d at risk\n",
+				*out, rpt.Summary.Customers, rpt.Summary.OpenInquiries, rpt.Summary.UnansweredQuotes, rpt.Summary.AtRisk)
+		}
+		return nil
+	}
+
+	m, err := handover.ParseMapping(mapping)
+	if err != nil {
+		return err
+	}
+	res, err := handover.Transfer(ctx, store, handover.TransferRequest{
+		From: r, To: *to, Mapping: m, DryRun: !*apply, Via: "cli", Actor: osUser()})
+	if err != nil {
+		return err
+	}
+	configured := map[string]bool{}
+	for _, cr := range cfg.Reps {
+		configured[strings.ToLower(cr.Email)] = true
+	}
+	for _, mv := range res.Moves {
+		if !configured[mv.To] {
+			res.Warnings = append(res.Warnings, mv.To+" is not a rep in the config file")
+			break
+		}
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	if *format != "" && *format != "text" {
+		return fmt.Errorf("--format: %q is not text or json for a transfer", *format)
+	}
+	printTransfer(os.Stdout, res)
+	return nil
+}
+
+func printTransfer(w io.Writer, res *handover.TransferResult) {
+	verb := "moved"
+	if res.DryRun {
+		verb = "would move"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CUSTOMER\tNAME\tGRADE\tFROM\tTO")
+	for _, m := range res.Moves {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.CustomerID, m.Customer, cmpOr(m.Grade, "-"), cmpOr(m.From, "-"), m.To)
+	}
+	tw.Flush()
+	for _, k := range res.Kept {
+		fmt.Fprintf(w, "kept: customer %d (%s) stays with %s\n", k.ID, k.Name, res.Rep)
+	}
+	for _, warn := range res.Warnings {
+		fmt.Fprintln(w, "warning: "+warn)
+	}
+	fmt.Fprintf(w, "%s %d customer%s from %s", verb, len(res.Moves), plural(len(res.Moves)), res.Rep)
+	if res.DryRun {
+		fmt.Fprint(w, " (dry run: nothing changed; add --apply to move them)")
+	}
+	fmt.Fprintln(w)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// osUser names who ran a command, for the audit trail.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return cmpOr(os.Getenv("USER"), "cli")
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestCLIHandover walks the day a rep leaves, as a manager would: tokens,
+// the report, a dry run, the transfer, then the rep's mailbox removed from
+// the config while their mail stays on the timelines and in search.
+func TestCLIHandover(t *testing.T) {
+	addr := freePort(t)
+	c := newCLI(t, addr)
+	c.mustRun("migrate")
+	csv := filepath.Join(t.TempDir(), "customers.csv")
+	os.WriteFile(csv, []byte(customersCSV), 0o600)
+	c.run("customers", "import", csv) // one row is bad on purpose; the others import
+
+	c.appendMail("bob@ourco.example", "Sent", "From: Bob <bob@ourco.example>\nTo: compras@pacifico.mx\nSubject: Quotation LED high bay\nDate: Wed, 4 Mar 2026 09:00:00 +0800\nMessage-ID: <q-1@ourco.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nDear Juan,\nPlease find our quotation: LED high bay 150W USD 26.48/pc FOB Ningbo.\nBob\n")
+	c.appendMail("bob@ourco.example", "INBOX", "From: Juan <compras@pacifico.mx>\nTo: bob@ourco.example\nSubject: RFQ floodlights 200W\nDate: Thu, 5 Mar 2026 09:00:00 -0600\nMessage-ID: <rfq-2@pacifico.mx>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, please quote 300 pcs of 200W floodlights, best price FOB.\nJuan\n")
+	c.mustRun("sync", "--once")
+
+	// Tokens: the value is printed once, on stdout alone; list never shows it.
+	repToken := strings.TrimSpace(c.mustRun("tokens", "create", "--role", "rep", "--rep", "Bob@OurCo.Example"))
+	mgrToken := strings.TrimSpace(c.mustRun("tokens", "create", "--role", "manager", "--name", "sales-manager"))
+	if !strings.HasPrefix(repToken, "mt_") || len(repToken) < 40 || repToken == mgrToken {
+		t.Fatalf("tokens %q %q", repToken, mgrToken)
+	}
+	if _, errs, code := c.run("tokens", "create", "--role", "rep"); code == 0 || !strings.Contains(errs, "--rep") {
+		t.Errorf("rep token without --rep: exit %d %q", code, errs)
+	}
+	if _, errs, code := c.run("tokens", "create", "--role", "manager", "--name", "sales-manager"); code == 0 || !strings.Contains(errs, "exists") {
+		t.Errorf("duplicate name: exit %d %q", code, errs)
+	}
+	list := c.mustRun("tokens", "list")
+	if !strings.Contains(list, "sales-manager") || !strings.Contains(list, "bob@ourco.example") || strings.Contains(list, repToken[3:20]) {
+		t.Errorf("tokens list:\n%s", list)
+	}
+
+	// The report, in each format.
+	md := c.mustRun("handover", "--rep", "bob@ourco.example")
+	if !strings.Contains(md, "# Handover: bob@ourco.example") || !strings.Contains(md, "Pacifico SA") || !strings.Contains(md, "RFQ floodlights 200W") {
+		t.Errorf("markdown report:\n%s", md)
+	}
+	page := filepath.Join(t.TempDir(), "bob.html")
+	c.mustRun("handover", "--rep", "bob@ourco.example", "--format", "html", "--out", page)
+	if b, _ := os.ReadFile(page); !bytes.HasPrefix(b, []byte("<!DOCTYPE html>")) {
+		t.Errorf("html report: %.100s", b)
+	}
+	var rpt struct {
+		Summary struct {
+			Customers        int `json:"customers"`
+			OpenInquiries    int `json:"open_inquiries"`
+			UnansweredQuotes int `json:"unanswered_quotes"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun("handover", "--rep", "bob@ourco.example", "--format", "json", "--months", "24")), &rpt); err != nil ||
+		rpt.Summary.Customers != 1 || rpt.Summary.OpenInquiries != 1 || rpt.Summary.UnansweredQuotes != 0 {
+		t.Errorf("json report: %+v %v", rpt.Summary, err)
+	}
+	if _, errs, code := c.run("handover", "--rep", "bob@ourco.example", "--format", "pdf"); code == 0 || !strings.Contains(errs, "--format") {
+		t.Errorf("bad format: exit %d %q", code, errs)
+	}
+
+	// Transfer: a dry run by default, then --apply, then nothing left.
+	out := c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example")
+	if !strings.Contains(out, "Pacifico SA") || !strings.Contains(out, "would move 1 customer from bob@ourco.example (dry run") {
+		t.Errorf("dry run:\n%s", out)
+	}
+	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example"); !strings.Contains(out, "would move 1 customer") {
+		t.Errorf("the dry run moved something:\n%s", out)
+	}
+	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--apply"); !strings.Contains(out, "moved 1 customer from bob@ourco.example\n") {
+		t.Errorf("apply:\n%s", out)
+	}
+	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--apply"); !strings.Contains(out, "moved 0 customers") {
+		t.Errorf("second apply:\n%s", out)
+	}
+
+	// Disconnect bob's mailbox: remove him from the config; syncing still
+	// works and his mail stays.
+	cfg, _ := os.ReadFile(c.config)
+	var kept []string
+	skip := false
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if strings.HasPrefix(line, "  - email: ") {
+			skip = strings.Contains(line, "bob@")
+		} else if !strings.HasPrefix(line, "    ") {
+			skip = false
+		}
+		if !skip {
+			kept = append(kept, line)
+		}
+	}
+	os.WriteFile(c.config, []byte(strings.Join(kept, "\n")), 0o600)
+	if strings.Contains(strings.Join(kept, "\n"), "bob@") {
+		t.Fatalf("bob still in the config:\n%s", strings.Join(kept, "\n"))
+	}
+	c.mustRun("sync", "--once")
+
+	srv := exec.Command(c.bin, "--config", c.config, "serve")
+	var srvErr bytes.Buffer
+	srv.Stderr = &srvErr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		srv.Wait()
+	}()
+	get := func(path, token string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if code, _ := get("/healthz", ""); code == 200 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("serve did not come up: %s", srvErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, v := get("/api/v1/customers?q=pacifico", mgrToken)
+	custs, _ := v["customers"].([]any)
+	if code != 200 || len(custs) != 1 || custs[0].(map[string]any)["owner"] != "amy@ourco.example" {
+		t.Fatalf("Pacifico after the transfer: %d %v", code, v)
+	}
+	id := int(custs[0].(map[string]any)["id"].(float64))
+	code, v = get("/api/v1/customers/"+strconv.Itoa(id)+"/timeline", mgrToken)
+	if evs, _ := v["events"].([]any); code != 200 || len(evs) != 2 {
+		t.Errorf("timeline after bob left: %d %v", code, v)
+	}
+	code, v = get("/api/v1/search?q="+url.QueryEscape("floodlights")+"&rep=bob@ourco.example", mgrToken)
+	if hits, _ := v["hits"].([]any); code != 200 || len(hits) != 1 {
+		t.Errorf("search for bob's mail after he left: %d %v", code, v)
+	}
+	if code, _ = get("/api/v1/status", repToken); code != 403 {
+		t.Errorf("rep token on status: %d", code)
+	}
+	c.mustRun("tokens", "revoke", "bob@ourco.example")
+	if code, _ = get("/api/v1/customers", repToken); code != 401 {
+		t.Errorf("revoked token: %d", code)
+	}
+	if _, errs, code := c.run("tokens", "revoke", "bob@ourco.example"); code == 0 || !strings.Contains(errs, "no token") {
+		t.Errorf("revoke twice: exit %d %q", code, errs)
+	}
+}

@@ -1,0 +1,354 @@
+package handover
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/testenv"
+	"github.com/mailtrail/mailtrail/message"
+	"github.com/mailtrail/mailtrail/migrations"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const (
+	amy = "amy@ourco.example"
+	bob = "bob@ourco.example"
+)
+
+// world is a small book of business with a known answer, as of now:
+//
+//	Acme   A  amy  inquiry+quote+reply (reply Cc'd to bob), then an open inquiry;
+//	               a quote after now must not close it
+//	Dyna   A  amy  no mail at all
+//	Bolt   B  amy  one quote, no reply; only amy          (sole contact)
+//	Cobalt C  bob  amy's inquiry, quoted by bob            (not owned, closed)
+//	Fjord  -  amy  a customer's mail also in bob's mailbox (waiting on us)
+//	Harbor -  -    amy's correspondent, nobody's customer  (sole contact)
+//	Gale   -  amy  an old unquoted inquiry, before the period (sole contact)
+//	Echo   -  bob  amy wrote once, two years ago           (not in the report)
+type world struct {
+	t     *testing.T
+	ctx   context.Context
+	store *timeline.Store
+	ids   map[string]int64
+	n     int
+}
+
+var now = time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+
+func day(m time.Month, d int) time.Time { return time.Date(2026, m, d, 9, 0, 0, 0, time.UTC) }
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := t.Context()
+	url := testenv.Postgres(t)
+	if _, _, err := migrations.Apply(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	store, err := timeline.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	w := &world{t: t, ctx: ctx, store: store, ids: map[string]int64{}}
+	for _, c := range []struct{ name, grade, owner string }{
+		{"Acme", "A", amy}, {"Dyna", "A", amy}, {"Bolt", "B", amy}, {"Cobalt", "C", bob},
+		{"Fjord", "", amy}, {"Harbor", "", ""}, {"Gale", "", amy}, {"Echo", "", bob},
+	} {
+		id, _, _, err := timeline.UpsertCustomer(ctx, store.Pool, timeline.CustomerInput{
+			Name: c.name, Grade: c.grade, Owner: c.owner, Domains: []string{strings.ToLower(c.name) + ".example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.ids[c.name] = id
+	}
+	w.mail("Acme", amy, "in", "inquiry", "RFQ high bay", day(6, 1))
+	w.mail("Acme", amy, "out", "quote", "Quotation high bay", day(6, 2))
+	w.mail("Acme", amy, "in", "email", "Re: Quotation high bay", day(6, 3), bob)
+	w.mail("Acme", amy, "in", "inquiry", "RFQ panel", day(6, 20))
+	w.mail("Acme", amy, "out", "quote", "Quotation panel", day(7, 5)) // after now
+	w.mail("Bolt", amy, "out", "quote", "Price list 2026", day(6, 25))
+	w.mail("Acme", amy, "in", "email", "Re: visit", day(6, 27)) // another customer's answer does not answer Bolt's quote
+	w.mail("Cobalt", amy, "in", "inquiry", "RFQ downlights", day(5, 1))
+	w.mail("Cobalt", bob, "out", "quote", "Quotation downlights", day(5, 3))
+	w.mail("Fjord", amy, "in", "email", "Order <script>alert(1)</script> & more", day(6, 28), bob)
+	w.mail("Harbor", amy, "in", "email", "Hello from Harbor", day(6, 10))
+	w.mail("Gale", amy, "in", "inquiry", "RFQ strip lights", time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	w.mail("Echo", amy, "out", "email", "Catalogue", time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC))
+	return w
+}
+
+// mail saves one message of customer's contact with rep, found in rep's
+// mailbox and in the mailboxes of alsoIn.
+func (w *world) mail(customer, rep, dir, kind, subject string, at time.Time, alsoIn ...string) {
+	w.t.Helper()
+	w.n++
+	buyer := message.Address{Name: "Buyer of " + customer, Email: "buyer@" + strings.ToLower(customer) + ".example"}
+	from, to := []message.Address{buyer}, []message.Address{{Email: rep}}
+	if dir == "out" {
+		from, to = to, from
+	}
+	key := fmt.Sprintf("mid:%d@test", w.n)
+	c := &timeline.Captured{DedupKey: key, ContentHash: key, MessageID: key, Subject: subject, SentAt: at,
+		From: from, To: to, Body: subject, Size: 10, Direction: dir, Raw: []byte("x"),
+		Events: []timeline.NewEvent{{CustomerID: w.ids[customer], Kind: kind, Direction: dir, Rep: rep, OccurredAt: at}}}
+	for i, mailbox := range append([]string{rep}, alsoIn...) {
+		if _, err := timeline.SaveMessage(w.ctx, w.store.Pool, c, &timeline.Location{Rep: mailbox, Folder: "INBOX", UIDValidity: 1, UID: uint32(w.n*10 + i)}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func (w *world) report() *Report {
+	w.t.Helper()
+	r, err := Build(w.ctx, w.store.Pool, Options{Rep: amy, Now: now})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+func names(cs []Customer, keep func(Customer) bool) []string {
+	var out []string
+	for _, c := range cs {
+		if keep(c) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func TestReport(t *testing.T) {
+	w := newWorld(t)
+	r := w.report()
+	all := func(Customer) bool { return true }
+	if got, want := names(r.Customers, all), []string{"Acme", "Dyna", "Bolt", "Cobalt", "Fjord", "Harbor", "Gale"}; !slices.Equal(got, want) {
+		t.Errorf("customers in order %v, want %v", got, want)
+	}
+	by := map[string]Customer{}
+	for _, c := range r.Customers {
+		by[c.Name] = c
+	}
+	subjects := func(items []Item) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Customer+": "+it.Subject)
+		}
+		return out
+	}
+	if got := subjects(r.Summary.OpenBusiness); !slices.Equal(got, []string{"Acme: RFQ panel", "Bolt: Price list 2026"}) {
+		t.Errorf("open business %v", got)
+	}
+	if got := names(r.Customers, func(c Customer) bool { return c.SoleContact }); !slices.Equal(got, []string{"Bolt", "Harbor", "Gale"}) {
+		t.Errorf("sole contact %v", got)
+	}
+	if got := names(r.Customers, func(c Customer) bool { return c.FollowUp != nil }); !slices.Equal(got, []string{"Acme", "Cobalt", "Gale"}) {
+		t.Errorf("follow-up overdue %v", got)
+	}
+	if f := by["Acme"].FollowUp; f == nil || f.CadenceDays != 1 || f.OverdueDays != 27 || !f.LastContact.Equal(day(6, 2)) {
+		t.Errorf("Acme follow-up %+v (last outbound 06-02, daily cadence, as of 06-30)", f)
+	}
+	if got := names(r.Customers, func(c Customer) bool { return c.OwnedByRep }); !slices.Equal(got, []string{"Acme", "Dyna", "Bolt", "Fjord", "Gale"}) {
+		t.Errorf("owned %v", got)
+	}
+	s := r.Summary
+	if s.Customers != 7 || s.Owned != 5 || s.OpenInquiries != 1 || s.UnansweredQuotes != 1 || s.AtRisk != 3 || s.OverdueFollowUps != 3 {
+		t.Errorf("summary %+v", s)
+	}
+	acme := by["Acme"]
+	if acme.LastInbound == nil || !acme.LastInbound.Equal(day(6, 27)) || !acme.LastOutbound.Equal(day(6, 2)) {
+		t.Errorf("Acme last inbound %v outbound %v", acme.LastInbound, acme.LastOutbound)
+	}
+	if len(acme.KeyContacts) != 1 || acme.KeyContacts[0].Email != "buyer@acme.example" || acme.KeyContacts[0].Messages != 5 ||
+		acme.KeyContacts[0].Name != "Buyer of Acme" {
+		t.Errorf("Acme contacts %+v", acme.KeyContacts)
+	}
+	var threads []string
+	for _, th := range acme.ActiveThreads {
+		threads = append(threads, fmt.Sprintf("%s/%d/%v", th.Subject, th.Messages, th.WaitingOnUs))
+	}
+	if want := []string{"visit/1/true", "RFQ panel/1/true", "Quotation high bay/2/true", "RFQ high bay/1/false"}; !slices.Equal(threads, want) {
+		t.Errorf("Acme threads %v, want %v", threads, want)
+	}
+	if by["Cobalt"].OwnedByRep || !slices.Equal(by["Cobalt"].OtherReps, []string{bob}) || len(by["Cobalt"].OpenInquiries) != 0 {
+		t.Errorf("Cobalt %+v", by["Cobalt"])
+	}
+	for name, want := range map[string]string{
+		"Acme":   `Quote the open inquiry "RFQ panel" from buyer@acme.example`,
+		"Bolt":   `Chase the quote "Price list 2026" sent to buyer@bolt.example on 2026-06-25 (no reply for 5 days); introduce the new owner to buyer@bolt.example`,
+		"Cobalt": "Follow up: last contact 2026-05-03",
+		"Dyna":   "No mail captured",
+		"Fjord":  `Reply to buyer@fjord.example about "Order <script>alert(1)</script> & more"`,
+		"Gale":   "nobody else here has corresponded with them.",
+	} {
+		if !strings.Contains(by[name].NextAction, want) {
+			t.Errorf("%s next action %q, want it to contain %q", name, by[name].NextAction, want)
+		}
+	}
+	// The period: a year before the two-year-old mail to Echo, Echo is in.
+	r2, err := Build(w.ctx, w.store.Pool, Options{Rep: amy, Now: now, Months: 36})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(names(r2.Customers, all), "Echo") || r2.Summary.OpenInquiries != 2 {
+		t.Errorf("36 months: %v, %d open inquiries (Gale's old one too)", names(r2.Customers, all), r2.Summary.OpenInquiries)
+	}
+	// Bad options name the field.
+	for _, o := range []Options{{Rep: "not an address"}, {Rep: amy, Months: 121}, {Rep: "Amy@OurCo.Example"}} {
+		var ie *InputError
+		if _, err := Build(w.ctx, w.store.Pool, o); !errors.As(err, &ie) {
+			t.Errorf("%+v: %v, want an InputError", o, err)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	w := newWorld(t)
+	r := w.report()
+	var md, page, js bytes.Buffer
+	for f, buf := range map[string]*bytes.Buffer{FormatMarkdown: &md, FormatHTML: &page, FormatJSON: &js} {
+		if err := Render(buf, r, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"# Handover: amy@ourco.example", "**7 customers** (5 owned)", "**1 open inquiry**",
+		"## Open business", "- Inquiry · **Acme** · RFQ panel", "### 1. Acme · grade A", "Order \\<script\\>alert(1)\\</script\\> & more",
+		"**Next:** Quote the open inquiry"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	if strings.Contains(md.String(), "\n\n\n") {
+		t.Errorf("markdown has runs of blank lines:\n%s", md.String())
+	}
+	h := page.String()
+	for _, want := range []string{"<!DOCTYPE html>", "@media print", "Handover report: amy@ourco.example", html.EscapeString("Order <script>alert(1)</script> & more"), `<section class="customer" id="c`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "src=", "href=", "@import", "url("} {
+		if strings.Contains(h, bad) {
+			t.Errorf("html has %q: it must be self-contained and script-free", bad)
+		}
+	}
+	if !strings.Contains(js.String(), `"open_inquiries": 1`) {
+		t.Errorf("json: %s", js.String())
+	}
+	var ie *InputError
+	if err := Render(&bytes.Buffer{}, r, "pdf"); !errors.As(err, &ie) || ie.Field != "format" {
+		t.Errorf("pdf: %v", err)
+	}
+}
+
+func TestTransfer(t *testing.T) {
+	w := newWorld(t)
+	owners := func() map[string]string {
+		out := map[string]string{}
+		rows, _ := w.store.Pool.Query(w.ctx, `SELECT name, coalesce(owner, '') FROM customers`)
+		defer rows.Close()
+		for rows.Next() {
+			var n, o string
+			rows.Scan(&n, &o)
+			out[n] = o
+		}
+		return out
+	}
+	audits := func() int {
+		var n int
+		w.store.Pool.QueryRow(w.ctx, `SELECT count(*) FROM owner_changes`).Scan(&n)
+		return n
+	}
+	before := owners()
+	moved := func(res *TransferResult) []string {
+		var out []string
+		for _, m := range res.Moves {
+			out = append(out, m.Customer+">"+m.To)
+		}
+		return out
+	}
+	// A dry run plans and changes nothing.
+	res, err := Transfer(w.ctx, w.store, TransferRequest{From: amy, To: "Carol@OurCo.Example", DryRun: true, Via: "cli", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := moved(res); !slices.Equal(got, []string{"Acme>carol@ourco.example", "Dyna>carol@ourco.example", "Bolt>carol@ourco.example", "Fjord>carol@ourco.example", "Gale>carol@ourco.example"}) || !res.DryRun {
+		t.Errorf("dry run moves %v", got)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "carol@ourco.example has no captured mail") {
+		t.Errorf("warnings %v", res.Warnings)
+	}
+	if fmt.Sprint(owners()) != fmt.Sprint(before) || audits() != 0 {
+		t.Fatalf("dry run changed owners: %v", owners())
+	}
+	// Errors name the field.
+	for _, tc := range []struct {
+		req   TransferRequest
+		field string
+	}{
+		{TransferRequest{From: amy}, "to"},
+		{TransferRequest{From: amy, To: amy}, "to"},
+		{TransferRequest{From: "x", To: bob}, "rep"},
+		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Cobalt"]: bob}}, fmt.Sprintf("mapping.%d", w.ids["Cobalt"])},
+		{TransferRequest{From: amy, Mapping: map[int64]string{999: bob}}, "mapping.999"},
+		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Acme"]: "nobody"}}, fmt.Sprintf("mapping.%d", w.ids["Acme"])},
+	} {
+		var ie *InputError
+		if _, err := Transfer(w.ctx, w.store, tc.req); !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("%+v: %v, want an error on %s", tc.req, err, tc.field)
+		}
+	}
+	// Apply: the mapping wins for the customers it names; an unowned
+	// correspondent may be mapped too.
+	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob, Via: "api", Actor: "manager-token",
+		Mapping: map[int64]string{w.ids["Bolt"]: "dave@ourco.example", w.ids["Harbor"]: "dave@ourco.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := owners()
+	for name, want := range map[string]string{"Acme": bob, "Dyna": bob, "Fjord": bob, "Gale": bob, "Bolt": "dave@ourco.example",
+		"Harbor": "dave@ourco.example", "Cobalt": bob, "Echo": bob} {
+		if after[name] != want {
+			t.Errorf("%s owned by %q, want %q", name, after[name], want)
+		}
+	}
+	if audits() != 6 || len(res.Moves) != 6 {
+		t.Errorf("%d audit rows, %d moves; want 6", audits(), len(res.Moves))
+	}
+	changes, _ := timeline.OwnerChanges(w.ctx, w.store.Pool, w.ids["Bolt"])
+	if len(changes) != 1 || changes[0] != (timeline.OwnerChange{CustomerID: w.ids["Bolt"], OldOwner: amy, NewOwner: "dave@ourco.example", Via: "api", Actor: "manager-token"}) {
+		t.Errorf("Bolt's audit %+v", changes)
+	}
+	// Again: nothing left to move.
+	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob})
+	if err != nil || len(res.Moves) != 0 || audits() != 6 {
+		t.Errorf("second transfer: %v %+v", err, res)
+	}
+	// Amy's mail is untouched: the report of the period still lists her
+	// correspondents, now owned by others.
+	r := w.report()
+	if r.Summary.Owned != 0 || r.Summary.Customers != 5 { // Dyna and Gale: no mail of amy's in the period
+		t.Errorf("after transfer: %+v", r.Summary)
+	}
+}
+
+func TestParseMapping(t *testing.T) {
+	m, err := ParseMapping([]string{"12=b@x.example", " 7 = c@x.example"})
+	if err != nil || m[12] != "b@x.example" || m[7] != "c@x.example" {
+		t.Errorf("%v %v", m, err)
+	}
+	for _, bad := range []string{"12", "x=b@x.example", "0=b@x.example", "12abc=b@x.example"} {
+		if _, err := ParseMapping([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/ingest"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+	"github.com/mailtrail/mailtrail/matcher"
+	"github.com/mailtrail/mailtrail/migrations"
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// findDevCorpus returns the dev corpus directory: $MAILTRAIL_DEV_CORPUS,
+// else the first shared/corpus/dev found walking up from here (a checkout
+// next to ../shared, or a worktree one level deeper), else "".
+func findDevCorpus() string {
+	if d := os.Getenv("MAILTRAIL_DEV_CORPUS"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		d := filepath.Join(dir, "shared", "corpus", "dev")
+		if _, err := os.Stat(filepath.Join(d, "labels.jsonl")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// devWorld is the dev corpus loaded into Dovecot and synced into a fresh
+// database through the real pipeline.
+type devWorld struct {
+	dir     string
+	company *Company
+	labels  []Label
+	cfg     *config.Config
+	store   *timeline.Store
+}
+
+// syncDevCorpus loads every mailbox of the dev corpus into Dovecot (one
+// user per rep), imports customers.csv and runs one sync, as
+// TestDevCorpus does; it skips the test when the corpus is absent.
+func syncDevCorpus(t *testing.T) *devWorld {
+	t.Helper()
+	dir := findDevCorpus()
+	if dir == "" {
+		t.Skip("dev corpus not found (set MAILTRAIL_DEV_CORPUS)")
+	}
+	ctx := t.Context()
+	company, labels, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testenv.Postgres(t)
+	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	store, err := timeline.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dc := testenv.Dovecot(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, dc.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(dc.TLSAddr, ":")
+	var p int
+	fmt.Sscan(port, &p)
+	cfg := &config.Config{
+		Database:    config.Database{URL: dbURL},
+		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
+		Company:     config.Company{Name: company.Name, Domains: company.Domains},
+	}
+	for _, s := range company.Suppliers {
+		cfg.Suppliers = append(cfg.Suppliers, config.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
+	}
+	for _, r := range company.Reps {
+		user := testenv.User(t) + "-" + strings.ReplaceAll(r.Mailbox, ".", "-")
+		cfg.Reps = append(cfg.Reps, config.Rep{Email: r.Email, Name: r.Name, Aliases: r.Aliases, IMAP: config.IMAP{
+			Host: host, Port: p, TLS: "implicit", Username: user, Password: dc.Password, CAFile: caFile}})
+		appendFolders(t, dc.Addr, user, dc.Password, dir, r.Mailbox, r.Folders)
+	}
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.Open(filepath.Join(dir, "customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csv.Close()
+	if rep, err := store.ImportCustomersCSV(ctx, csv, matcher.Normalize); err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import customers: %v %v", err, rep.Errors)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	syncer := ingest.NewSyncer(cfg, store, ingest.NewPipeline(cfg, store, classify.Default(), log), log)
+	if err := syncer.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &devWorld{dir: dir, company: company, labels: labels, cfg: cfg, store: store}
+}
+
+// appendFolders APPENDs a mailbox's .eml files, in name order, to user.
+func appendFolders(t *testing.T, addr, user, password, dir, mailbox string, folders []string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, folder := range folders {
+		names, _ := filepath.Glob(filepath.Join(dir, "mail", mailbox, folder, "*.eml"))
+		sort.Strings(names)
+		for _, name := range names {
+			raw, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := c.Append(folder, int64(len(raw)), nil)
+			cmd.Write(raw)
+			cmd.Close()
+			if _, err := cmd.Wait(); err != nil {
+				t.Fatalf("append %s: %v", name, err)
+			}
+		}
+	}
+}

@@ -1,3 +1,0 @@
--- Placeholder on branch issue6a only: tern refuses a gap in the numbering,
--- and 004 belongs to another branch. Delete this file when merging.
-SELECT 1;
