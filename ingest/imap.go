@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -37,9 +36,6 @@ type session struct {
 	// changed receives a value when the server reports new messages in the
 	// selected folder (an untagged EXISTS, during IDLE or after a command).
 	changed chan struct{}
-	// exists is the last message count the server reported for the
-	// selected folder.
-	exists atomic.Uint32
 	// list is the folder list and when it was read.
 	list   []listed
 	listAt time.Time
@@ -108,7 +104,6 @@ func (s *Syncer) connect(ctx context.Context, rep config.Rep) (*session, error) 
 				if m.NumMessages == nil {
 					return
 				}
-				sess.exists.Store(*m.NumMessages)
 				select {
 				case sess.changed <- struct{}{}:
 				default:
@@ -203,6 +198,5 @@ func (sess *session) examine(name string) (*imap.SelectData, error) {
 		return nil, examineError(fmt.Errorf("examine %s: %w", name, err))
 	}
 	sess.selected = name
-	sess.exists.Store(sel.NumMessages)
 	return sel, nil
 }
