@@ -50,6 +50,7 @@ ALTER TABLE events
     ADD COLUMN amount         numeric;
 
 CREATE INDEX events_thread ON events (thread_id, occurred_at, id);
+CREATE INDEX events_thread_quote ON events (thread_id, occurred_at) WHERE kind = 'quote';
 CREATE INDEX events_customer_out ON events (customer_id, occurred_at) WHERE direction = 'out';
 CREATE INDEX events_customer_quote ON events (customer_id, occurred_at) WHERE kind = 'quote';
 CREATE INDEX events_customer_inquiry ON events (customer_id, occurred_at) WHERE kind = 'inquiry';
@@ -59,6 +60,10 @@ CREATE INDEX events_inquiry_time ON events (occurred_at)
     INCLUDE (rep, replied_at, quoted_at, quote_event_id) WHERE kind = 'inquiry';
 CREATE INDEX events_inquiry_rep_time ON events (rep, occurred_at)
     INCLUDE (replied_at, quoted_at, quote_event_id) WHERE kind = 'inquiry';
+-- Unanswered inquiries, and each customer's newest open (unquoted) inquiry.
+CREATE INDEX events_inquiry_unanswered ON events (occurred_at) INCLUDE (rep, customer_id)
+    WHERE kind = 'inquiry' AND replied_at IS NULL;
+CREATE INDEX events_inquiry_open ON events (customer_id, occurred_at) WHERE kind = 'inquiry' AND quote_event_id IS NULL;
 -- Churn: inbound events per customer over the last months.
 CREATE INDEX events_in_time ON events (occurred_at) INCLUDE (customer_id) WHERE direction = 'in';
 CREATE INDEX events_manual ON events (rule) WHERE kind_manual IS NOT NULL;

@@ -154,7 +154,7 @@ type RepCount struct {
 // set, keeps that rep's inquiries.
 func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.Time, rep string, v Viewer, pg Page) ([]UnansweredInquiry, []RepCount, error) {
 	cutoff := p.Work.Sub(now, p.UnansweredAfter)
-	where := `e.kind = 'inquiry' AND e.reply_event_id IS NULL AND e.occurred_at <= $1 AND e.occurred_at >= $2
+	where := `e.kind = 'inquiry' AND e.replied_at IS NULL AND e.occurred_at <= $1 AND e.occurred_at >= $2
 		AND ($3 = '' OR e.rep = $3) AND ` + visibleSQL("e.customer_id", "$4")
 	rows, err := db.Query(ctx, `
 		SELECT e.id, e.customer_id, c.name, e.rep, m.subject, e.occurred_at, e.thread_id

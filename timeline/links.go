@@ -12,14 +12,20 @@ import (
 // reports are plain scans:
 //   - quote_event_id / quoted_at: the first quote to the same customer after
 //     the inquiry in the same thread, else the first quote to that
-//     customer after it in any thread;
+//     customer after it within QuoteWindow in any thread;
 //   - reply_event_id / replied_at: the first outbound event to that
 //     customer after it (a quote is a reply too).
 // Events of other kinds have none.
 
+// QuoteWindow bounds the fallback link of an inquiry to a quote in another
+// thread: a quote months later answers some other request.
+const QuoteWindow = 60 * 24 * time.Hour
+
 // linkScope says which inquiries of a customer to recompute. The zero value
 // recomputes all of them; after new events were saved, only the inquiries
-// those events can change.
+// those events can change: new inquiries, inquiries in the threads of new
+// quotes, inquiries up to QuoteWindow before a new quote, and inquiries
+// before a new outbound event that have no earlier reply.
 type linkScope struct {
 	partial   bool
 	inquiries []int64   // new inquiries: always recomputed
@@ -33,20 +39,21 @@ WITH inq AS (
 	SELECT e.id, e.occurred_at, e.thread_id FROM events e
 	WHERE e.customer_id = $1 AND e.kind = 'inquiry'
 		AND (NOT $2 OR e.id = ANY($3)
-			OR (e.occurred_at < $5 AND (e.quote_event_id IS NULL OR e.reply_event_id IS NULL
-				OR e.quoted_at > $4 OR e.replied_at > $4 OR e.thread_id = ANY($6))))
+			OR (e.occurred_at < $5 AND (e.occurred_at >= $4::timestamptz - $7::interval OR e.thread_id = ANY($6)
+				OR e.replied_at IS NULL OR e.replied_at > $4)))
 ), link AS (
 	SELECT inq.id, q.id AS qid, q.occurred_at AS qat, r.id AS rid, r.occurred_at AS rat
 	FROM inq
 	LEFT JOIN LATERAL (
 		SELECT c.id, c.occurred_at FROM (
 			(SELECT q.id, q.occurred_at, 0 AS pref FROM events q
-			 WHERE q.thread_id = inq.thread_id AND q.customer_id = $1 AND q.kind = 'quote'
+			 WHERE q.thread_id = inq.thread_id AND q.kind = 'quote' AND q.customer_id = $1
 				AND q.occurred_at > inq.occurred_at
 			 ORDER BY q.occurred_at, q.id LIMIT 1)
 			UNION ALL
 			(SELECT q.id, q.occurred_at, 1 FROM events q
 			 WHERE q.customer_id = $1 AND q.kind = 'quote' AND q.occurred_at > inq.occurred_at
+				AND q.occurred_at <= inq.occurred_at + $7::interval
 			 ORDER BY q.occurred_at, q.id LIMIT 1)
 		) c ORDER BY c.pref LIMIT 1) q ON true
 	LEFT JOIN LATERAL (
@@ -82,7 +89,7 @@ func relink(ctx context.Context, db DB, customerID int64, s linkScope) error {
 	if s.threads == nil {
 		s.threads = []int64{}
 	}
-	if _, err := db.Exec(ctx, relinkSQL, customerID, s.partial, s.inquiries, s.minAt, s.maxAt, s.threads); err != nil {
+	if _, err := db.Exec(ctx, relinkSQL, customerID, s.partial, s.inquiries, s.minAt, s.maxAt, s.threads, QuoteWindow); err != nil {
 		return fmt.Errorf("link inquiries of customer %d: %w", customerID, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package timeline_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -67,6 +68,14 @@ func TestInquiryQuoteLink(t *testing.T) {
 	}
 	if open != 1 {
 		t.Errorf("%d threads with an open inquiry, want 1", open)
+	}
+
+	// A quote in another thread more than QuoteWindow later answers
+	// something else.
+	i5 := f.one(mail{msgid: "i5", subject: "RFQ lamp", at: day(20), kind: timeline.KindInquiry, customers: []int64{buyer}})
+	f.one(mail{msgid: "q5", subject: "Quotation spots", at: day(20).Add(timeline.QuoteWindow + time.Hour), dir: "out", kind: timeline.KindQuote, customers: []int64{buyer}})
+	if i5 = f.event(i5.ID); i5.QuoteEventID != nil || i5.ReplyEventID == nil {
+		t.Fatalf("inquiry beyond the window: quote %v reply %v, want no quote and a reply", i5.QuoteEventID, i5.ReplyEventID)
 	}
 }
 

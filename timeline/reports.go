@@ -3,6 +3,8 @@ package timeline
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,20 +43,21 @@ type Funnel struct {
 // funnelSQL aggregates inquiries with their links in one pass, by GROUPING
 // SETS: the total, per rep and per month. It reads only the partial index
 // events_inquiry_time (or events_inquiry_rep_time when a rep is given).
+// Hours are float8 (date_part; extract would give slow numerics) and each
+// measure's median and 90th percentile share one sort.
 const funnelSQL = `
-SELECT GROUPING(rep), GROUPING(month), coalesce(rep, ''), coalesce(month, ''),
-	count(*), count(replied_at), count(quote_event_id),
-	percentile_cont(0.5) WITHIN GROUP (ORDER BY reply_h), percentile_cont(0.9) WITHIN GROUP (ORDER BY reply_h),
-	percentile_cont(0.5) WITHIN GROUP (ORDER BY quote_h), percentile_cont(0.9) WITHIN GROUP (ORDER BY quote_h)
+SELECT GROUPING(rep), GROUPING(month), coalesce(rep, ''), month,
+	count(*), count(reply_h), count(quote_h),
+	percentile_cont('{0.5,0.9}'::float8[]) WITHIN GROUP (ORDER BY reply_h),
+	percentile_cont('{0.5,0.9}'::float8[]) WITHIN GROUP (ORDER BY quote_h)
 FROM (
-	SELECT e.rep, to_char(e.occurred_at AT TIME ZONE $4, 'YYYY-MM') AS month, e.replied_at, e.quote_event_id,
-		extract(epoch FROM e.replied_at - e.occurred_at) / 3600 AS reply_h,
-		extract(epoch FROM e.quoted_at - e.occurred_at) / 3600 AS quote_h
+	SELECT e.rep, date_trunc('month', e.occurred_at, $4) AS month,
+		date_part('epoch', e.replied_at - e.occurred_at) / 3600 AS reply_h,
+		date_part('epoch', e.quoted_at - e.occurred_at) / 3600 AS quote_h
 	FROM events e
 	WHERE e.kind = 'inquiry' AND e.occurred_at >= $1 AND e.occurred_at < $2 AND ($3 = '' OR e.rep = $3)
 ) i
-GROUP BY GROUPING SETS ((), (rep), (month))
-ORDER BY 1 DESC, 2 DESC, 3, 4`
+GROUP BY GROUPING SETS ((), (rep), (month))`
 
 // InquiryFunnel counts the inquiries received in [from, to) (by rep when
 // rep is set), how many were replied to and quoted, the time to the first
@@ -72,15 +75,14 @@ func InquiryFunnel(ctx context.Context, db DB, from, to time.Time, rep string, l
 	for rows.Next() {
 		var gRep, gMonth int
 		var r FunnelRow
-		if err := rows.Scan(&gRep, &gMonth, &r.Rep, &r.Month, &r.Inquiries, &r.Replied, &r.Quoted,
-			&r.ReplyHours.Median, &r.ReplyHours.P90, &r.QuoteHours.Median, &r.QuoteHours.P90); err != nil {
+		var month *time.Time
+		var reply, quote []float64
+		if err := rows.Scan(&gRep, &gMonth, &r.Rep, &month, &r.Inquiries, &r.Replied, &r.Quoted, &reply, &quote); err != nil {
 			return f, fmt.Errorf("funnel: %w", err)
 		}
-		for _, p := range []**float64{&r.ReplyHours.Median, &r.ReplyHours.P90, &r.QuoteHours.Median, &r.QuoteHours.P90} {
-			if *p != nil {
-				v := round2(**p)
-				*p = &v
-			}
+		r.ReplyHours, r.QuoteHours = percentiles(reply), percentiles(quote)
+		if month != nil {
+			r.Month = month.In(loc).Format("2006-01")
 		}
 		if r.Inquiries > 0 {
 			r.Conversion = round4(float64(r.Quoted) / float64(r.Inquiries))
@@ -94,7 +96,21 @@ func InquiryFunnel(ctx context.Context, db DB, from, to time.Time, rep string, l
 			f.PerMonth = append(f.PerMonth, r)
 		}
 	}
-	return f, rows.Err()
+	if err := rows.Err(); err != nil {
+		return f, fmt.Errorf("funnel: %w", err)
+	}
+	slices.SortFunc(f.PerRep, func(a, b FunnelRow) int { return strings.Compare(a.Rep, b.Rep) })
+	slices.SortFunc(f.PerMonth, func(a, b FunnelRow) int { return strings.Compare(a.Month, b.Month) })
+	return f, nil
+}
+
+// percentiles reads percentile_cont's {median, p90}; NULL (no values) gives nils.
+func percentiles(v []float64) Percentiles {
+	if len(v) != 2 {
+		return Percentiles{}
+	}
+	m, p := round2(v[0]), round2(v[1])
+	return Percentiles{Median: &m, P90: &p}
 }
 
 // ChurnParams tune the churn report.

@@ -49,12 +49,11 @@ func CustomerThreads(ctx context.Context, db DB, customerID int64, cur ThreadCur
 	if cur.Before.IsZero() {
 		cur.Before = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
+	// Counts per thread first (cheap), then the last event and the open
+	// inquiry of the page's threads only, by index lookups.
 	rows, err := db.Query(ctx, `
 		WITH t AS (
 			SELECT e.thread_id, count(*) AS n, min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
-				(array_agg(e.id ORDER BY e.occurred_at DESC, e.id DESC))[1] AS last_id,
-				(array_agg(e.id ORDER BY e.occurred_at DESC, e.id DESC)
-					FILTER (WHERE e.kind = 'inquiry' AND e.quote_event_id IS NULL))[1] AS open_id,
 				count(*) FILTER (WHERE e.kind = 'inquiry') AS inquiries,
 				count(*) FILTER (WHERE e.kind = 'quote') AS quotes
 			FROM events e
@@ -63,11 +62,17 @@ func CustomerThreads(ctx context.Context, db DB, customerID int64, cur ThreadCur
 			HAVING (max(e.occurred_at), e.thread_id) < ($2, $3)
 			ORDER BY max(e.occurred_at) DESC, e.thread_id DESC
 			LIMIT $4)
-		SELECT t.thread_id, lm.subject, t.first_at, t.last_at, l.direction, l.rep, t.n, t.inquiries, t.quotes,
-			o.id, o.occurred_at, om.subject
+		SELECT t.thread_id, l.subject, t.first_at, t.last_at, l.direction, l.rep, t.n, t.inquiries, t.quotes,
+			o.id, o.occurred_at, o.subject
 		FROM t
-		JOIN events l ON l.id = t.last_id JOIN messages lm ON lm.id = l.message_id
-		LEFT JOIN events o ON o.id = t.open_id LEFT JOIN messages om ON om.id = o.message_id
+		CROSS JOIN LATERAL (
+			SELECT m.subject, e.direction, e.rep FROM events e JOIN messages m ON m.id = e.message_id
+			WHERE e.thread_id = t.thread_id AND e.customer_id = $1
+			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) l
+		LEFT JOIN LATERAL (
+			SELECT e.id, e.occurred_at, m.subject FROM events e JOIN messages m ON m.id = e.message_id
+			WHERE e.thread_id = t.thread_id AND e.customer_id = $1 AND e.kind = 'inquiry' AND e.quote_event_id IS NULL
+			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) o ON true
 		ORDER BY t.last_at DESC, t.thread_id DESC`, customerID, cur.Before, cur.BeforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("threads of customer %d: %w", customerID, err)
