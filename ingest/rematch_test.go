@@ -290,3 +290,35 @@ func TestAutoCreatePolicy(t *testing.T) {
 		})
 	}
 }
+
+// A change of the matching config (here a new supplier, and a domain
+// added to the free-mail list) matches the stored mail again on the next
+// pass; an unchanged config queues nothing.
+func TestConfigChangeRematches(t *testing.T) {
+	p := newPipe(t, nil)
+	if n, err := p.p.CheckConfig(p.ctx); err != nil || n != 0 {
+		t.Fatalf("first check on an empty store: %d, %v", n, err)
+	}
+	factory := p.save(amy, "INBOX", mail("sales@factory.example", amy, "Our quotation", "q@factory.example", "USD 1.20/pc"))
+	webmail := p.save(amy, "INBOX", mail("Kim <kim@webmail.example>", amy, "Hello", "h@webmail.example", "Hi Amy"))
+	if got := p.on(factory) + " " + p.on(webmail); got != "Factory Webmail" {
+		t.Fatalf("before: %s", got)
+	}
+	if n, _ := p.p.CheckConfig(p.ctx); n != 0 {
+		t.Errorf("unchanged config queued %d messages", n)
+	}
+
+	p.cfg.Suppliers = []config.Supplier{{Name: "Factory", Domains: []string{"factory.example"}}}
+	p.cfg.Matching.FreeMailAdd = []string{"webmail.example"}
+	p.p = ingest.NewPipeline(p.cfg, p.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n, err := p.p.CheckConfig(p.ctx); err != nil || n != 2 {
+		t.Fatalf("changed config queued %d, %v; want both messages", n, err)
+	}
+	p.maintain()
+	if got := p.on(factory); got != "noise=supplier" {
+		t.Errorf("mail from a new supplier: %s", got)
+	}
+	if got := p.on(webmail); got != "Kim" {
+		t.Errorf("mail from a new free-mail domain: %s, want a customer for the address named Kim", got)
+	}
+}
