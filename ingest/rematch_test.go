@@ -189,8 +189,13 @@ Brightline Electrical Ltd,brightline.example,,A,,,UK
 			t.Errorf("after import: message %d on %s, want %s", msg, got, want)
 		}
 	}
-	if m.Rematch.Added != 2 || m.Rematch.Removed != 3 || m.Rematch.Messages != 5 {
+	if m.Rematch.Added != 2 || m.Rematch.Removed != 3 || m.Rematch.Messages != 5 || m.Rematch.CustomersDropped != 1 {
 		t.Errorf("maintenance = %+v (rematch %+v)", m, m.Rematch)
+	}
+	// The customer made from the phisher's mail is gone with its mail; it
+	// would otherwise be offered as a duplicate of the real one.
+	if n := p.count(`SELECT count(*) FROM customers WHERE auto_key = 'domain:brightlime.example'`); n != 0 {
+		t.Errorf("the look-alike's customer from mail is still there")
 	}
 	// Every change reached the search outbox: a delete per removed event,
 	// an upsert per added or moved one.
@@ -320,5 +325,8 @@ func TestConfigChangeRematches(t *testing.T) {
 	}
 	if got := p.on(webmail); got != "Kim" {
 		t.Errorf("mail from a new free-mail domain: %s, want a customer for the address named Kim", got)
+	}
+	if n := p.count(`SELECT count(*) FROM customers WHERE name IN ('Factory', 'Webmail')`); n != 0 {
+		t.Errorf("%d customers made from mail that is now supplier or free-mail mail are left", n)
 	}
 }

@@ -2,11 +2,13 @@ package timeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/net/idna"
 
 	"github.com/mailtrail/mailtrail/message"
@@ -217,6 +219,7 @@ func LoadStored(ctx context.Context, tx pgx.Tx, ids []int64) ([]Stored, error) {
 type Rematched struct {
 	Added, Removed int
 	NoiseChanged   bool
+	Lost           []int64 // customers whose event was removed
 }
 
 // ApplyRematch makes a stored message's events those of want (one per
@@ -237,6 +240,7 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		have[e.CustomerID] = true
 		if !wanted[e.CustomerID] {
 			drop = append(drop, e.ID)
+			r.Lost = append(r.Lost, e.CustomerID)
 		}
 	}
 	if len(drop) > 0 {
@@ -270,6 +274,40 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		r.NoiseChanged = noise != s.Noise
 	}
 	return r, nil
+}
+
+// DropEmptyAutoCustomers deletes, of ids, the customers created from mail
+// that have no event left (re-matching took them all away: the mail was a
+// look-alike's, or belongs to a customer imported since). Such a customer
+// existed only because of that mail, which stays stored; keeping it would
+// offer it as a duplicate of the customer it imitated, and a merge would
+// then hand the phisher's domain to the real customer. A customer that
+// another merged id redirects to, or that anything else still references,
+// is kept. It returns the ids deleted.
+func DropEmptyAutoCustomers(ctx context.Context, tx pgx.Tx, ids []int64) ([]int64, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var dropped []int64
+	for _, id := range ids {
+		var n int64
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			tag, err := sp.Exec(ctx, `
+				DELETE FROM customers c WHERE c.id = $1 AND c.auto_created
+					AND NOT EXISTS (SELECT 1 FROM events WHERE customer_id = $1)
+					AND NOT EXISTS (SELECT 1 FROM customer_redirects WHERE new_id = $1)`, id)
+			n = tag.RowsAffected()
+			return err
+		})
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe) && pe.Code == "23503": // referenced from elsewhere: keep it
+		case err != nil:
+			return dropped, fmt.Errorf("drop customer %d: %w", id, err)
+		case n > 0:
+			dropped = append(dropped, id)
+		}
+	}
+	return dropped, nil
 }
 
 // insertEvent adds an event and its outbox row; a customer id that was
