@@ -31,8 +31,8 @@ type Maintained struct {
 // Maintain does the work that changes of the customer records leave
 // behind: it re-matches the messages in rematch_queue (after an import, a
 // merge, a reply that releases pending mail, a config change) and scans for
-// duplicate customers when customers were created, imported or merged
-// since the last scan. The syncer calls it after each pass and on its own
+// duplicate customers when this pipeline created customers from mail, or
+// a merge marked a scan due, since the last scan. The syncer calls it after each pass and on its own
 // timer; commands call it after they change customers.
 func (p *Pipeline) Maintain(ctx context.Context) (Maintained, error) {
 	var m Maintained
@@ -40,12 +40,16 @@ func (p *Pipeline) Maintain(ctx context.Context) (Maintained, error) {
 	if m.Rematch, err = p.DrainRematch(ctx); err != nil {
 		return m, err
 	}
-	dirty, err := timeline.DuplicatesDirty(ctx, p.store.Pool)
-	if err != nil || !dirty {
-		return m, err
+	due := p.scanDue.Swap(false)
+	if !due {
+		// An import, merge or another daemon's customers.
+		if due, err = timeline.DuplicatesDirty(ctx, p.store.Pool); err != nil || !due {
+			return m, err
+		}
 	}
 	res, err := p.ScanDuplicates(ctx)
 	if err != nil {
+		p.scanDue.Store(true)
 		return m, err
 	}
 	m.Duplicates = &res
@@ -68,6 +72,11 @@ func (p *Pipeline) ScanDuplicates(ctx context.Context) (timeline.ScanResult, err
 	})
 	return res, err
 }
+
+// ScanSoon makes the next Maintain scan for duplicates (the daemon calls
+// it at start: customers another process created from mail since the last
+// scan are not known here).
+func (p *Pipeline) ScanSoon() { p.scanDue.Store(true) }
 
 // FreeMail reports whether a normalized domain is free-mail under the
 // config in use (embedded list plus matching.freemail_add/remove).

@@ -29,8 +29,11 @@ type Pipeline struct {
 	repOf    map[string]string // normalized rep address or alias -> rep email
 	freeMail matcher.FreeMail
 	// created is set when a customer was created from mail, so that a
-	// long re-match reloads the matcher between batches.
-	created atomic.Bool
+	// long re-match reloads the matcher between batches; scanDue, so that
+	// Maintain scans for duplicates. (A flag in the database would make
+	// every mailbox's transaction that creates a customer queue on one
+	// row.)
+	created, scanDue atomic.Bool
 }
 
 // NewPipeline builds a pipeline; call Reload before the first Prepare.
@@ -271,6 +274,7 @@ func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Pa
 		}
 		if created {
 			p.created.Store(true)
+			p.scanDue.Store(true)
 			if _, err := timeline.ReleasePending(ctx, tx, key); err != nil {
 				return 0, false, err
 			}

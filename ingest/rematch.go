@@ -19,6 +19,9 @@ type RematchStats struct {
 	Added        int `json:"events_added"`   // events that are now right
 	Removed      int `json:"events_removed"` // events that are now wrong
 	NoiseChanged int `json:"noise_changed"`  // messages that went on or off every timeline
+	// CustomersDropped are customers created from mail that lost every
+	// event (timeline.DropEmptyAutoCustomers).
+	CustomersDropped int `json:"customers_dropped"`
 }
 
 func (s *RematchStats) add(o RematchStats) {
@@ -26,6 +29,7 @@ func (s *RematchStats) add(o RematchStats) {
 	s.Added += o.Added
 	s.Removed += o.Removed
 	s.NoiseChanged += o.NoiseChanged
+	s.CustomersDropped += o.CustomersDropped
 }
 
 // DrainRematch matches again every message in rematch_queue until it is
@@ -63,6 +67,7 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 			if err != nil {
 				return err
 			}
+			var lost []int64
 			for i := range stored {
 				r, err := p.rematch(ctx, tx, &stored[i])
 				if err != nil {
@@ -74,8 +79,14 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 				if r.NoiseChanged {
 					batch.NoiseChanged++
 				}
+				lost = append(lost, r.Lost...)
 			}
-			return nil
+			dropped, err := timeline.DropEmptyAutoCustomers(ctx, tx, lost)
+			batch.CustomersDropped = len(dropped)
+			if len(dropped) > 0 {
+				p.log.Info("customers created from mail lost all their mail to re-matching and were removed", "customers", dropped)
+			}
+			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("match stored messages again: %w", err)
@@ -84,8 +95,8 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 		if claimed == 0 {
 			return total, nil
 		}
-		if p.created.Swap(false) {
-			// Customers created in this batch must be known to the next.
+		if p.created.Swap(false) || batch.CustomersDropped > 0 {
+			// Customers created or removed in this batch must be known to the next.
 			if err := p.Reload(ctx); err != nil {
 				return total, err
 			}

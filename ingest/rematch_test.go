@@ -189,8 +189,13 @@ Brightline Electrical Ltd,brightline.example,,A,,,UK
 			t.Errorf("after import: message %d on %s, want %s", msg, got, want)
 		}
 	}
-	if m.Rematch.Added != 2 || m.Rematch.Removed != 3 || m.Rematch.Messages != 5 {
+	if m.Rematch.Added != 2 || m.Rematch.Removed != 3 || m.Rematch.Messages != 5 || m.Rematch.CustomersDropped != 1 {
 		t.Errorf("maintenance = %+v (rematch %+v)", m, m.Rematch)
+	}
+	// The customer made from the phisher's mail is gone with its mail; it
+	// would otherwise be offered as a duplicate of the real one.
+	if n := p.count(`SELECT count(*) FROM customers WHERE auto_key = 'domain:brightlime.example'`); n != 0 {
+		t.Errorf("the look-alike's customer from mail is still there")
 	}
 	// Every change reached the search outbox: a delete per removed event,
 	// an upsert per added or moved one.
@@ -288,5 +293,40 @@ func TestAutoCreatePolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A change of the matching config (here a new supplier, and a domain
+// added to the free-mail list) matches the stored mail again on the next
+// pass; an unchanged config queues nothing.
+func TestConfigChangeRematches(t *testing.T) {
+	p := newPipe(t, nil)
+	if n, err := p.p.CheckConfig(p.ctx); err != nil || n != 0 {
+		t.Fatalf("first check on an empty store: %d, %v", n, err)
+	}
+	factory := p.save(amy, "INBOX", mail("sales@factory.example", amy, "Our quotation", "q@factory.example", "USD 1.20/pc"))
+	webmail := p.save(amy, "INBOX", mail("Kim <kim@webmail.example>", amy, "Hello", "h@webmail.example", "Hi Amy"))
+	if got := p.on(factory) + " " + p.on(webmail); got != "Factory Webmail" {
+		t.Fatalf("before: %s", got)
+	}
+	if n, _ := p.p.CheckConfig(p.ctx); n != 0 {
+		t.Errorf("unchanged config queued %d messages", n)
+	}
+
+	p.cfg.Suppliers = []config.Supplier{{Name: "Factory", Domains: []string{"factory.example"}}}
+	p.cfg.Matching.FreeMailAdd = []string{"webmail.example"}
+	p.p = ingest.NewPipeline(p.cfg, p.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n, err := p.p.CheckConfig(p.ctx); err != nil || n != 2 {
+		t.Fatalf("changed config queued %d, %v; want both messages", n, err)
+	}
+	p.maintain()
+	if got := p.on(factory); got != "noise=supplier" {
+		t.Errorf("mail from a new supplier: %s", got)
+	}
+	if got := p.on(webmail); got != "Kim" {
+		t.Errorf("mail from a new free-mail domain: %s, want a customer for the address named Kim", got)
+	}
+	if n := p.count(`SELECT count(*) FROM customers WHERE name IN ('Factory', 'Webmail')`); n != 0 {
+		t.Errorf("%d customers made from mail that is now supplier or free-mail mail are left", n)
 	}
 }

@@ -232,6 +232,7 @@ func (s *Syncer) maintainLoop(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Info("matching config changed: stored mail queued to be matched again", "messages", n)
 	}
+	s.pipe.ScanSoon()
 	every := min(maintainInterval, s.cfg.Sync.Interval)
 	for {
 		m, err := s.maintainOnce(ctx)

@@ -1,8 +1,6 @@
 package matcher
 
 import (
-	"cmp"
-	"slices"
 	"strings"
 )
 
@@ -25,21 +23,14 @@ import (
 // a.Name is used only for step 7's impersonation checks; it never makes a
 // match. An address that does not normalise is Invalid.
 func (m *Matcher) Resolve(a Addr) Resolution {
-	r := m.resolveAddr(a.Email)
+	r, ci := m.resolveAddr(a.Email)
 	switch {
 	case r.Class == ClassNewDomain || r.Class == ClassNewEmail:
 		m.suspect(&r, a.Name, false)
-	case r.Class == ClassCustomer && m.custAt(r.CustomerID).Auto:
+	case r.Class == ClassCustomer && m.cust[ci].Auto:
 		m.suspectAuto(&r, a.Name)
 	}
 	return r
-}
-
-// custAt returns the indexed customer with id (it exists: resolveAddr
-// found it).
-func (m *Matcher) custAt(id int64) custInfo {
-	i, _ := slices.BinarySearchFunc(m.cust, id, func(c custInfo, id int64) int { return cmp.Compare(c.ID, id) })
-	return m.cust[i]
 }
 
 // suspectAuto applies the new-buyer checks to mail matched to a customer
@@ -60,14 +51,17 @@ func (m *Matcher) suspectAuto(r *Resolution, name string) {
 	}
 }
 
-// resolveAddr is Resolve without the display-name checks.
-func (m *Matcher) resolveAddr(email string) Resolution {
+// resolveAddr is Resolve without the display-name checks and the checks
+// of customers created from mail. ci is the index of the customer of a
+// ClassCustomer resolution.
+func (m *Matcher) resolveAddr(email string) (r Resolution, ci int32) {
 	email, ok := Normalize(email)
 	if !ok {
-		return Resolution{}
+		return Resolution{}, -1
 	}
 	local, dom := splitAddr(email)
-	r := Resolution{Email: email, Domain: dom}
+	r = Resolution{Email: email, Domain: dom}
+	ci = -1
 
 	// One walk up the parent domains collects what each rule needs: ours
 	// anywhere, the most specific supplier and customer entries, free-mail.
@@ -99,18 +93,18 @@ func (m *Matcher) resolveAddr(email string) Resolution {
 	case isRobot(local):
 		r.Class = ClassRobot
 	case exact && v >= 0:
-		r.Class, r.Via, r.CustomerID = ClassCustomer, ViaEmail, m.cust[v].ID
+		r.Class, r.Via, r.CustomerID, ci = ClassCustomer, ViaEmail, m.cust[v].ID, v
 	case sup >= 0:
 		r.Class, r.SupplierName = ClassSupplier, m.suppliers[sup]
 	case free:
 		r.Class, r.NewKey = ClassNewEmail, email
 	case cust >= 0:
-		r.Class, r.Via, r.CustomerID, r.MatchedDomain = ClassCustomer, ViaDomain, m.cust[cust].ID, custDom
+		r.Class, r.Via, r.CustomerID, r.MatchedDomain, ci = ClassCustomer, ViaDomain, m.cust[cust].ID, custDom, cust
 	default:
 		r.Class = ClassNewDomain
 		r.NewKey, _ = registrable(dom)
 	}
-	return r
+	return r, ci
 }
 
 // suspect turns a new buyer into Suspicious when its domain is a look-alike
@@ -144,7 +138,7 @@ func (m *Matcher) suspect(r *Resolution, name string, listedOnly bool) {
 	if name == "" {
 		return
 	}
-	if other, ok := m.addressInName(name, r.Email); ok && !(listedOnly && other.Class == ClassCustomer && m.custAt(other.CustomerID).Auto) {
+	if other, oci, ok := m.addressInName(name, r.Email); ok && !(listedOnly && oci >= 0 && m.cust[oci].Auto) {
 		r.Class, r.Suspicion = ClassSuspicious, NameShowsOtherAddress
 		r.Imitated, r.ImitatesUs = other.CustomerID, other.Class == ClassInternal
 		r.Detail = "display name shows " + other.Email + " but the address is " + r.Email
@@ -165,9 +159,9 @@ func (m *Matcher) suspect(r *Resolution, name string, listedOnly bool) {
 
 // addressInName finds an address written inside a display name that is not
 // the real address and belongs to a customer or to us.
-func (m *Matcher) addressInName(name, real string) (Resolution, bool) {
+func (m *Matcher) addressInName(name, real string) (Resolution, int32, bool) {
 	if !strings.ContainsAny(name, "@＠") {
-		return Resolution{}, false
+		return Resolution{}, -1, false
 	}
 	for _, f := range strings.FieldsFunc(name, func(r rune) bool {
 		return r == ' ' || r == '<' || r == '>' || r == '"' || r == '\'' || r == '(' || r == ')' || r == ',' || r == ';' || r == '[' || r == ']'
@@ -175,12 +169,12 @@ func (m *Matcher) addressInName(name, real string) (Resolution, bool) {
 		if !strings.ContainsAny(f, "@＠") {
 			continue
 		}
-		o := m.resolveAddr(f)
+		o, ci := m.resolveAddr(f)
 		if o.Email != "" && o.Email != real && (o.Class == ClassCustomer || o.Class == ClassInternal) {
-			return o, true
+			return o, ci, true
 		}
 	}
-	return Resolution{}, false
+	return Resolution{}, -1, false
 }
 
 // robotMarks are substrings of a local part (separators removed) that mark

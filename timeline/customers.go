@@ -128,9 +128,6 @@ func EnsureAuto(ctx context.Context, db DB, key, name, owner string) (id int64, 
 	if err != nil {
 		return 0, false, fmt.Errorf("create customer for %s: %w", key, err)
 	}
-	if err := MarkDuplicatesDirty(ctx, db); err != nil {
-		return 0, false, err
-	}
 	return id, true, nil
 }
 

@@ -20,12 +20,14 @@ import (
 
 // db is one test's fresh database.
 type db struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store *timeline.Store
 }
 
-func newDB(t *testing.T) *db {
+func newDB(t *testing.T) *db { return newDBTB(t) }
+
+func newDBTB(t testing.TB) *db {
 	t.Helper()
 	ctx := context.Background()
 	url := testenv.Postgres(t)

@@ -11,12 +11,14 @@ import (
 // NameKey reduces a company name to the form two records of one company
 // share: compatibility-folded (full-width letters, "，"), accents and case
 // dropped, dots deleted so that "L.L.C." is "llc", every other punctuation
-// mark a separator, legal forms and fillers trimmed from both ends ("Sunrise
-// Trading L.L.C." and "SUNRISE TRADING LLC" are "sunrisetrading"; "ООО
-// «Светлый Дом»" is "светлыйдом"; "光明照明有限公司" is "光明照明"), and
-// the remaining words joined without spaces, so that "Luz Forte" and
-// "LuzForte" meet. It returns "" when nothing distinctive is left (a name
-// that is only a legal form, or a single letter).
+// mark a separator; legal forms trimmed from the end (and the few written
+// first, ООО or PT, from the start), CJK legal forms from either end,
+// fillers ("the", a trailing "de") from both ends and conjunctions ("&",
+// "and") everywhere; the remaining words joined without spaces, so that
+// "Luz Forte" and "LuzForte" meet. "Sunrise Trading L.L.C." and "SUNRISE
+// TRADING LLC" are "sunrisetrading", "ООО «Светлый Дом»" is "светлыидом"
+// and "光明照明有限公司" is "光明照明". It returns "" when nothing
+// distinctive is left (a name that is only a legal form, or one letter).
 func NameKey(name string) string {
 	s := norm.NFKC.String(name)
 	s = stripCJKForms(s)

@@ -2,11 +2,13 @@ package timeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/net/idna"
 
 	"github.com/mailtrail/mailtrail/message"
@@ -33,42 +35,87 @@ type Concern struct {
 }
 
 // QueueRematch queues the messages c concerns for re-matching and returns
-// how many it concerns (queued now or already). Stored addresses are compared lower-cased,
-// in punycode and Unicode form, so that a message stored with a Unicode
-// domain is found by its punycode form.
+// how many it concerns (queued now or already). Stored addresses are
+// compared lower-cased, in punycode and Unicode form, so that a message
+// stored with a Unicode domain is found by its punycode form.
 func QueueRematch(ctx context.Context, db DB, c Concern) (int, error) {
-	domains, emails := withUnicode(c.Domains), withUnicode(c.Emails)
+	hits, err := messagesAddressing(ctx, db, c.Domains, c.Emails)
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err := db.QueryRow(ctx, `
-		WITH changed(domain) AS (SELECT DISTINCT unnest($1::text[])),
-		listed(email) AS (SELECT DISTINCT unnest($2::text[])),
-		addrs AS (
-			SELECT m.id, lower(a->>'email') AS email
-			FROM messages m, jsonb_array_elements(m.from_addrs || m.to_addrs || m.cc_addrs || m.bcc_addrs) a
-			WHERE cardinality($1::text[]) + cardinality($2::text[]) > 0),
-		hits AS (
-			SELECT a.id FROM addrs a JOIN listed l ON l.email = a.email
+	err = db.QueryRow(ctx, `
+		WITH hits AS (
+			SELECT unnest($1::bigint[]) AS id
 			UNION
-			SELECT a.id FROM addrs a
-			CROSS JOIN LATERAL (SELECT string_to_array(split_part(a.email, '@', 2), '.') AS labels) s
-			CROSS JOIN LATERAL generate_series(1, cardinality(s.labels)) i
-			JOIN changed c ON c.domain = array_to_string(s.labels[i:], '.')
+			SELECT message_id FROM events WHERE customer_id = ANY($2)
 			UNION
-			SELECT message_id FROM events WHERE customer_id = ANY($3)
+			SELECT e.message_id FROM events e JOIN customers c ON c.id = e.customer_id WHERE $3 AND c.auto_created
 			UNION
-			SELECT e.message_id FROM events e JOIN customers c ON c.id = e.customer_id WHERE $4 AND c.auto_created
-			UNION
-			SELECT id FROM messages WHERE $5 AND noise IN ('unmatched', 'pending_reply', 'suspicious')),
+			SELECT id FROM messages WHERE $4 AND noise IN ('unmatched', 'pending_reply', 'suspicious')),
 		queued AS (
 			INSERT INTO rematch_queue (message_id, reason)
-			SELECT id, $6 FROM hits ORDER BY id
+			SELECT id, $5 FROM hits ORDER BY id
 			ON CONFLICT DO NOTHING)
 		SELECT count(*) FROM hits`,
-		domains, emails, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
+		hits, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("queue messages for matching: %w", err)
 	}
 	return n, nil
+}
+
+// messagesAddressing returns the messages with a From, To, Cc or Bcc
+// address equal to one of emails or at one of domains (or a subdomain). It
+// reads every message's addresses once and compares them here: measured on
+// a loaded 2-core machine with 100,000 messages and 1,000 domains, a
+// suffix join in SQL took 9 s, this 1.3 to 1.8 s (BenchmarkQueueRematch).
+func messagesAddressing(ctx context.Context, db DB, domains, emails []string) ([]int64, error) {
+	if len(domains) == 0 && len(emails) == 0 {
+		return []int64{}, nil
+	}
+	doms, addrs := map[string]bool{}, map[string]bool{}
+	for _, d := range withUnicode(domains) {
+		doms[d] = true
+	}
+	for _, e := range withUnicode(emails) {
+		addrs[e] = true
+	}
+	rows, err := db.Query(ctx, `
+		SELECT m.id, a->>'email'
+		FROM messages m, jsonb_array_elements(m.from_addrs || m.to_addrs || m.cc_addrs || m.bcc_addrs) a`)
+	if err != nil {
+		return nil, fmt.Errorf("scan message addresses: %w", err)
+	}
+	hits := []int64{}
+	var id int64
+	var a string
+	_, err = pgx.ForEachRow(rows, []any{&id, &a}, func() error {
+		if len(hits) > 0 && hits[len(hits)-1] == id {
+			return nil // a message's rows come together; a repeat would be harmless anyway
+		}
+		a = strings.ToLower(a) // no copy when it is lower-case already
+		if addrs[a] || len(doms) > 0 && atDomain(a, doms) {
+			hits = append(hits, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan message addresses: %w", err)
+	}
+	return hits, nil
+}
+
+// atDomain reports whether addr's domain, or a parent of it, is in doms.
+func atDomain(addr string, doms map[string]bool) bool {
+	_, d, ok := strings.Cut(addr, "@")
+	for ok && strings.Contains(d, ".") {
+		if doms[d] {
+			return true
+		}
+		_, d, ok = strings.Cut(d, ".")
+	}
+	return false
 }
 
 // QueueAllForRematch queues every stored message (mailtrail rematch, or a
@@ -172,6 +219,7 @@ func LoadStored(ctx context.Context, tx pgx.Tx, ids []int64) ([]Stored, error) {
 type Rematched struct {
 	Added, Removed int
 	NoiseChanged   bool
+	Lost           []int64 // customers whose event was removed
 }
 
 // ApplyRematch makes a stored message's events those of want (one per
@@ -192,6 +240,7 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		have[e.CustomerID] = true
 		if !wanted[e.CustomerID] {
 			drop = append(drop, e.ID)
+			r.Lost = append(r.Lost, e.CustomerID)
 		}
 	}
 	if len(drop) > 0 {
@@ -225,6 +274,40 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		r.NoiseChanged = noise != s.Noise
 	}
 	return r, nil
+}
+
+// DropEmptyAutoCustomers deletes, of ids, the customers created from mail
+// that have no event left (re-matching took them all away: the mail was a
+// look-alike's, or belongs to a customer imported since). Such a customer
+// existed only because of that mail, which stays stored; keeping it would
+// offer it as a duplicate of the customer it imitated, and a merge would
+// then hand the phisher's domain to the real customer. A customer that
+// another merged id redirects to, or that anything else still references,
+// is kept. It returns the ids deleted.
+func DropEmptyAutoCustomers(ctx context.Context, tx pgx.Tx, ids []int64) ([]int64, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var dropped []int64
+	for _, id := range ids {
+		var n int64
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			tag, err := sp.Exec(ctx, `
+				DELETE FROM customers c WHERE c.id = $1 AND c.auto_created
+					AND NOT EXISTS (SELECT 1 FROM events WHERE customer_id = $1)
+					AND NOT EXISTS (SELECT 1 FROM customer_redirects WHERE new_id = $1)`, id)
+			n = tag.RowsAffected()
+			return err
+		})
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe) && pe.Code == "23503": // referenced from elsewhere: keep it
+		case err != nil:
+			return dropped, fmt.Errorf("drop customer %d: %w", id, err)
+		case n > 0:
+			dropped = append(dropped, id)
+		}
+	}
+	return dropped, nil
 }
 
 // insertEvent adds an event and its outbox row; a customer id that was

@@ -77,7 +77,9 @@ func (s *Store) InTxRetry(ctx context.Context, fn func(tx pgx.Tx) error) error {
 
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	// 23503 foreign_key_violation: an event or contact saved for a customer
+	// that a concurrent merge deleted; the retry finds the redirect.
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23503")
 }
 
 func notFound(err error) error {

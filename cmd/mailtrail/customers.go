@@ -62,6 +62,9 @@ func (a *app) maintain(ctx context.Context, pipe *ingest.Pipeline, w io.Writer) 
 	if m.Rematch.Messages > 0 {
 		fmt.Fprintf(w, "matched %d stored messages again: %d events added, %d removed, %d went on or off every timeline\n",
 			m.Rematch.Messages, m.Rematch.Added, m.Rematch.Removed, m.Rematch.NoiseChanged)
+		if m.Rematch.CustomersDropped > 0 {
+			fmt.Fprintf(w, "removed %d customers created from mail that no mail belongs to any more\n", m.Rematch.CustomersDropped)
+		}
 	}
 	if _, err := drainAll(ctx, a.index); err != nil {
 		a.log.Warn("search index not updated; the outbox keeps the events", "err", err)

@@ -205,8 +205,9 @@ func lateImport(t *testing.T, base *config.Config, labels []Label, files map[str
 		t.Fatal(err)
 	}
 	t.Logf("late import: %d customers from mail before; %d created, %d updated, %d taken over; %d messages matched again "+
-		"(%d events added, %d removed) in %v", autos, rep.Created, rep.Updated, len(rep.TakenOver), st.Rematch.Messages,
-		st.Rematch.Added, st.Rematch.Removed, time.Since(start).Round(time.Millisecond))
+		"(%d events added, %d removed, %d customers from mail left without mail removed) in %v", autos, rep.Created,
+		rep.Updated, len(rep.TakenOver), st.Rematch.Messages, st.Rematch.Added, st.Rematch.Removed,
+		st.Rematch.CustomersDropped, time.Since(start).Round(time.Millisecond))
 	score(t, labels, files, loadOutcome(t, ctx, store))
 
 	// Importing the same list again changes nothing.
