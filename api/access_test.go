@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/timeline"
 )
 
 // accessCase is one request and the status each caller must get. Paths
@@ -35,6 +38,61 @@ var accessCases = map[string][]accessCase{
 	"PATCH /api/v1/customers/{id}":        {{"/api/v1/customers/{Alpha}", `{"phone": "+49 {n}"}`, 200, 200, 403}, {"/api/v1/customers/{Bravo}", `{"phone": "+44 {n}"}`, 200, 200, 403}},
 	"GET /api/v1/reps/{email}/handover":   {{"/api/v1/reps/" + amy + "/handover", "", 200, 200, 403}, {"/api/v1/reps/" + bob + "/handover?format=md", "", 200, 200, 403}, {"/api/v1/reps/" + amy + "/handover?format=html&months=24", "", 200, 200, 403}},
 	"POST /api/v1/reps/{email}/handover":  {{"/api/v1/reps/" + bob + "/handover", `{"to": "` + amy + `", "dry_run": true}`, 200, 200, 403}},
+	// Added by accessExtras: {Echo} and {Foxtrot} (same phone: a duplicate
+	// pair; Foxtrot is merged into Echo), {AlphaEvent}/{BravoEvent} (each
+	// customer's first event) and {AlphaThread}/{BravoThread} (its thread).
+	"GET /api/v1/customers/duplicates":   {{"/api/v1/customers/duplicates", "", 200, 200, 403}},
+	"POST /api/v1/customers/{id}/merge":  {{"/api/v1/customers/{Echo}/merge", `{"from": {Foxtrot}}`, 200, 200, 403}, {"/api/v1/customers/{Echo}/merge", `{"from": 999999}`, 404, 404, 403}},
+	"GET /api/v1/customers/{id}/merges":  {{"/api/v1/customers/{Echo}/merges", "", 200, 200, 403}, {"/api/v1/customers/{Alpha}/merges", "", 200, 200, 403}},
+	"GET /api/v1/mailboxes":              {{"/api/v1/mailboxes", "", 200, 200, 403}},
+	"POST /api/v1/mailboxes/{rep}/retry": {{"/api/v1/mailboxes/" + bob + "/retry", "", 202, 403, 403}, {"/api/v1/mailboxes/nobody@ourco.example/retry", "", 404, 403, 403}},
+	"GET /api/v1/customers/{id}/threads": {{"/api/v1/customers/{Alpha}/threads", "", 200, 200, 200}, {"/api/v1/customers/{Charlie}/threads", "", 200, 200, 200}, {"/api/v1/customers/{Bravo}/threads", "", 200, 200, 404}},
+	"GET /api/v1/threads/{id}":           {{"/api/v1/threads/{AlphaThread}", "", 200, 200, 200}, {"/api/v1/threads/{BravoThread}", "", 200, 200, 404}, {"/api/v1/threads/999999", "", 404, 404, 404}},
+	"PATCH /api/v1/events/{id}":          {{"/api/v1/events/{AlphaEvent}", `{"kind": "inquiry"}`, 200, 200, 403}, {"/api/v1/events/{BravoEvent}", `{"kind": null}`, 200, 200, 403}, {"/api/v1/events/999999", `{"kind": "quote"}`, 404, 404, 403}},
+	"GET /api/v1/followups":              {{"/api/v1/followups", "", 200, 200, 200}, {"/api/v1/followups?rep=" + bob, "", 200, 200, 403}},
+	"GET /api/v1/inquiries/unanswered":   {{"/api/v1/inquiries/unanswered?since=2026-01-01", "", 200, 200, 200}, {"/api/v1/inquiries/unanswered?since=2026-01-01&rep=" + bob, "", 200, 200, 403}},
+	"GET /api/v1/pool":                   {{"/api/v1/pool", "", 200, 200, 200}},
+	"GET /api/v1/reports/funnel":         {{"/api/v1/reports/funnel?from=2026-01-01&to=2026-12-31", "", 200, 200, 403}},
+	"GET /api/v1/reports/churn":          {{"/api/v1/reports/churn", "", 200, 200, 403}},
+	"GET /api/v1/rules/feedback":         {{"/api/v1/rules/feedback", "", 200, 200, 403}},
+}
+
+// accessExtras adds what the newer routes need to answer with content: a
+// duplicate pair to list and merge, two mailboxes (one parked), and the
+// ids of events and threads, as {Name} placeholders in f.ids.
+func (f *fixture) accessExtras() {
+	f.t.Helper()
+	for _, c := range []struct{ name, domain string }{{"Echo Trading", "echo.example"}, {"Foxtrot Trading", "foxtrot.example"}} {
+		id, _, _, err := timeline.UpsertCustomer(f.ctx, f.store.Pool, timeline.CustomerInput{
+			Name: c.name, Phone: "+1 555 0100", Domains: []string{c.domain}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.ids[strings.Fields(c.name)[0]] = id
+	}
+	if _, err := timeline.ScanDuplicates(f.ctx, f.store.Pool, func(string) bool { return false }); err != nil {
+		f.t.Fatal(err)
+	}
+	for _, rep := range []string{amy, bob} {
+		if err := timeline.EnsureMailbox(f.ctx, f.store.Pool, rep, "imap.ourco.example", rep); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if err := timeline.RecordSyncOK(f.ctx, f.store.Pool, amy); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := timeline.RecordSyncError(f.ctx, f.store.Pool, bob, "login refused", "check the password", 3, time.Now().Add(time.Hour), true, "h"); err != nil {
+		f.t.Fatal(err)
+	}
+	for _, name := range []string{"Alpha", "Bravo"} {
+		var event int64
+		var thread *int64
+		if err := f.store.Pool.QueryRow(f.ctx, `SELECT id, thread_id FROM events WHERE customer_id = $1 ORDER BY occurred_at, id LIMIT 1`,
+			f.ids[name]).Scan(&event, &thread); err != nil || thread == nil {
+			f.t.Fatalf("first event of %s: %v (thread %v)", name, err, thread)
+		}
+		f.ids[name+"Event"], f.ids[name+"Thread"] = event, *thread
+	}
 }
 
 // TestAccessEveryRoute checks every route against its access cases, as
@@ -42,6 +100,7 @@ var accessCases = map[string][]accessCase{
 // the OpenAPI description of that route and status.
 func TestAccessEveryRoute(t *testing.T) {
 	f := newFixture(t, true)
+	f.accessExtras()
 	doc := openAPIDoc(t)
 	routes := f.srv.Routes()
 	for _, r := range routes {
@@ -67,6 +126,9 @@ func TestAccessEveryRoute(t *testing.T) {
 				}
 				n++
 				body := strings.ReplaceAll(c.body, "{n}", fmt.Sprint(n))
+				for name, id := range f.ids {
+					body = strings.ReplaceAll(body, "{"+name+"}", fmt.Sprint(id))
+				}
 				got := f.do(who.name, method, c.path, body)
 				if got.status != who.want {
 					t.Errorf("%s %s as %q: %d, want %d: %s", method, c.path, who.name, got.status, who.want, got.body)

@@ -45,10 +45,11 @@ func (p Principal) Scope() timeline.Scope {
 	if p.SeesAll() {
 		return timeline.Scope{}
 	}
-	if p.Rep == "" {
+	rep := strings.ToLower(strings.TrimSpace(p.Rep))
+	if rep == "" {
 		return timeline.Scope{Rep: "(no rep)"}
 	}
-	return timeline.Scope{Rep: p.Rep}
+	return timeline.Scope{Rep: rep}
 }
 
 // ValidRole reports whether role is one of the three roles.

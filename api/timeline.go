@@ -19,8 +19,9 @@ import (
 
 // timelineRoutes registers threads, corrections, follow-ups, the pool and
 // the reports. Access: admins and managers see every customer; a rep sees
-// the customers they own or corresponded with (timeline.Viewer); the
-// reports and the rules feedback are for admins and managers.
+// the customers they own or corresponded with (viewer, from the same
+// principal(r).Scope() as every other route); corrections, the reports
+// and the rules feedback are for admins and managers.
 func (s *Server) timelineRoutes(mux *router) {
 	mux.HandleFunc("GET /api/v1/customers/{id}/threads", s.customerThreads)
 	mux.HandleFunc("GET /api/v1/threads/{id}", s.thread)
@@ -47,18 +48,14 @@ func (s *Server) pol() timeline.Policy {
 	return s.policy
 }
 
-// viewer maps the caller to whose customers they see; ok is false (and a
-// 403 written) for a rep principal without a rep address or an unknown role.
-func viewer(w http.ResponseWriter, r *http.Request) (timeline.Viewer, bool) {
-	p := principal(r)
-	switch {
-	case p.SeesAll():
-		return timeline.AllCustomers, true
-	case p.Role == RoleRep && p.Rep != "":
-		return timeline.Viewer(strings.ToLower(p.Rep)), true
-	}
-	writeError(w, http.StatusForbidden, "forbidden", "this token sees no customers")
-	return "", false
+// viewer maps the caller to whose customers they see. It derives from
+// principal(r).Scope(), as every other handler does, so that threads,
+// follow-ups and the pool show a caller exactly the customers that
+// customers, timelines and search show them: admins and managers every
+// customer, a rep the customers they own or corresponded with, a rep
+// token without an address none.
+func viewer(r *http.Request) timeline.Viewer {
+	return timeline.Viewer(principal(r).Scope().Rep)
 }
 
 // repParam reads ?rep=. A rep may only ask about themselves, and gets
@@ -75,28 +72,18 @@ func viewerRepParam(w http.ResponseWriter, r *http.Request, v timeline.Viewer) (
 	return string(v), true
 }
 
-// canSee writes 404 when v may not see customer id, as if it did not
-// exist, so that a rep cannot probe other reps' customers.
-func (s *Server) canSee(w http.ResponseWriter, r *http.Request, v timeline.Viewer, customerID int64) bool {
-	if v == timeline.AllCustomers {
-		return true
-	}
-	ok, err := timeline.ViewerCanSee(r.Context(), s.store.Pool, string(v), customerID)
-	if err != nil {
+// canSee writes 404 when the caller may not see customer id, as if it did
+// not exist, so that a rep cannot probe other reps' customers (the same
+// check as customerParam).
+func (s *Server) canSee(w http.ResponseWriter, r *http.Request, customerID int64) bool {
+	if err := timeline.CheckVisible(r.Context(), s.store.Pool, principal(r).Scope(), customerID); err != nil {
 		s.fail(w, r, err)
 		return false
 	}
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "not found")
-	}
-	return ok
+	return true
 }
 
 func (s *Server) customerThreads(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
 	id, err := idParam(r, "id")
 	if err != nil {
 		s.fail(w, r, err)
@@ -114,7 +101,7 @@ func (s *Server) customerThreads(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.canSee(w, r, v, id) {
+	if !s.canSee(w, r, id) {
 		return
 	}
 	if _, err := timeline.GetCustomer(r.Context(), s.store.Pool, id); err != nil {
@@ -135,10 +122,7 @@ func (s *Server) customerThreads(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewer(r)
 	id, err := idParam(r, "id")
 	if err != nil {
 		s.fail(w, r, err)
@@ -173,10 +157,10 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchEvent corrects an event's kind: {"kind": "quote"}; {"kind": null}
-// removes the correction.
+// removes the correction. A correction is an edit, so admins and managers
+// only: a rep reads their customers and nothing else (README, roles).
 func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
+	if !require(w, r, managers...) {
 		return
 	}
 	id, err := idParam(r, "id")
@@ -209,14 +193,10 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.canSee(w, r, v, ev.CustomerID) {
+	if !s.canSee(w, r, ev.CustomerID) {
 		return
 	}
-	who := principal(r)
-	by := who.Name
-	if who.Rep != "" {
-		by = who.Rep
-	}
+	by := principal(r).Name
 	err = s.store.InTx(r.Context(), func(tx pgx.Tx) error {
 		if _, err := timeline.CorrectKind(r.Context(), tx, id, kind, by); err != nil {
 			return err
@@ -261,10 +241,7 @@ func jsonProblem(err error) string {
 }
 
 func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewer(r)
 	rep, ok := viewerRepParam(w, r, v)
 	if !ok {
 		return
@@ -284,10 +261,7 @@ func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewer(r)
 	rep, ok := viewerRepParam(w, r, v)
 	if !ok {
 		return
@@ -318,10 +292,7 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pool(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewer(r)
 	pg, err := pageParams(r)
 	if err != nil {
 		s.fail(w, r, err)

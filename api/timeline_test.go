@@ -126,7 +126,7 @@ func TestTimelineAPIAccess(t *testing.T) {
 		{asAmy, fmt.Sprintf("/api/v1/customers/%d/threads", r.acme), 200},
 		{asAmy, fmt.Sprintf("/api/v1/customers/%d/threads", r.beta), 404}, // bob's customer: as if missing
 		{"admin:", "/api/v1/customers/9999/threads", 404},
-		{"rep:", fmt.Sprintf("/api/v1/customers/%d/threads", r.acme), 403}, // a rep token without a rep
+		{"rep:", fmt.Sprintf("/api/v1/customers/%d/threads", r.acme), 404}, // a rep token without a rep sees nothing
 		{asAmy, "/api/v1/followups", 200},
 		{asAmy, "/api/v1/followups?rep=" + bob, 403},
 		{"manager:", "/api/v1/followups?rep=" + bob, 200},
@@ -189,19 +189,25 @@ func TestPatchEvent(t *testing.T) {
 		{"manager:", `{"kind": "quote", "note": "x"}`, "invalid_body"},
 		{"manager:", `{}`, "invalid_body"},
 		{"manager:", `kind=quote`, "invalid_body"},
-		{"rep:" + amy, `{"kind": "quote"}`, "not_found"},
+		{"rep:" + amy, `{"kind": "quote"}`, "forbidden"},
+		{"rep:" + bob, `{"kind": "quote"}`, "forbidden"}, // a rep reads, even their own customer's mail
+		{"manager:", `{"kind": "quote"}`, "not_found"},
 	} {
 		var e apiError
-		r.do(c.who, "PATCH", path, c.body, &e)
+		p := path
+		if c.code == "not_found" {
+			p = "/api/v1/events/999999"
+		}
+		r.do(c.who, "PATCH", p, c.body, &e)
 		if e.Error.Code != c.code {
 			t.Errorf("%s PATCH %s: %+v, want %s", c.who, c.body, e, c.code)
 		}
 	}
 	var ev timeline.Event
-	if code := r.do("rep:"+bob, "PATCH", path, `{"kind": "quote"}`, &ev); code != 200 {
-		t.Fatalf("bob PATCH = %d", code)
+	if code := r.do("manager:", "PATCH", path, `{"kind": "quote"}`, &ev); code != 200 {
+		t.Fatalf("manager PATCH = %d", code)
 	}
-	if ev.Kind != "quote" || ev.Correction == nil || ev.Correction.By != bob || ev.QuoteRef == nil || *ev.QuoteRef != "QT-77" ||
+	if ev.Kind != "quote" || ev.Correction == nil || ev.Correction.By != "test-manager" || ev.QuoteRef == nil || *ev.QuoteRef != "QT-77" ||
 		ev.Amount == nil || *ev.Amount != 1000 || *ev.Currency != "USD" {
 		t.Fatalf("after PATCH: %+v %+v", ev, ev.EventLinks)
 	}
