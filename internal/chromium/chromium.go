@@ -285,6 +285,11 @@ func (p *Page) event(method string, params json.RawMessage) {
 		}
 		_ = json.Unmarshal(params, &e)
 		text := e.Entry.Source + ": " + e.Entry.Text + " " + e.Entry.URL
+		// The browser asks for /favicon.ico on its own, whether or not the
+		// page wants one: its 404 is not the page's error.
+		if e.Entry.Source == "network" && strings.HasSuffix(e.Entry.URL, "/favicon.ico") {
+			return
+		}
 		switch e.Entry.Level {
 		case "error":
 			p.Errors = append(p.Errors, text)
