@@ -42,7 +42,7 @@ type Funnel struct {
 
 // funnelSQL aggregates inquiries with their links in one pass, by GROUPING
 // SETS: the total, per rep and per month. It reads only the partial index
-// events_inquiry_time (or events_inquiry_rep_time when a rep is given).
+// events_inquiry_time (an index-only scan, rep included).
 // Hours are float8 (date_part; extract would give slow numerics) and each
 // measure's median and 90th percentile share one sort.
 const funnelSQL = `
