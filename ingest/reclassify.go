@@ -29,9 +29,9 @@ func quoteDetails(m *message.Message, raw []byte, kind string) timeline.QuoteDet
 	return QuoteDetails(m, raw)
 }
 
-// QuoteDetails reads a quote's number, currency and total from its text
-// and attachment names (package quote).
+// QuoteDetails reads a quote's number, currency and total from its text,
+// attachment names and XLSX attachments (package quote).
 func QuoteDetails(m *message.Message, raw []byte) timeline.QuoteDetails {
-	d := quote.Read(m)
+	d := quote.FromMessage(m, raw)
 	return timeline.QuoteDetails{Ref: d.Ref, Currency: d.Currency, Amount: d.Amount}
 }

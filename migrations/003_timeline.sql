@@ -50,16 +50,13 @@ ALTER TABLE events
     ADD COLUMN amount         numeric;
 
 CREATE INDEX events_thread ON events (thread_id, occurred_at, id);
-CREATE INDEX events_thread_quote ON events (thread_id, occurred_at) WHERE kind = 'quote';
-CREATE INDEX events_customer_out ON events (customer_id, occurred_at) WHERE direction = 'out';
-CREATE INDEX events_customer_quote ON events (customer_id, occurred_at) WHERE kind = 'quote';
+CREATE INDEX events_customer_out ON events (customer_id, occurred_at, id) WHERE direction = 'out';
+CREATE INDEX events_customer_quote ON events (customer_id, occurred_at, id) WHERE kind = 'quote';
 CREATE INDEX events_customer_inquiry ON events (customer_id, occurred_at) WHERE kind = 'inquiry';
 CREATE INDEX events_rep_customer ON events (rep, customer_id);
--- Funnel and unanswered inquiries: index-only scans over inquiries.
+-- Funnel: an index-only scan over the inquiries of the period (rep included).
 CREATE INDEX events_inquiry_time ON events (occurred_at)
-    INCLUDE (rep, replied_at, quoted_at, quote_event_id) WHERE kind = 'inquiry';
-CREATE INDEX events_inquiry_rep_time ON events (rep, occurred_at)
-    INCLUDE (replied_at, quoted_at, quote_event_id) WHERE kind = 'inquiry';
+    INCLUDE (rep, replied_at, quoted_at) WHERE kind = 'inquiry';
 -- Unanswered inquiries, and each customer's newest open (unquoted) inquiry.
 CREATE INDEX events_inquiry_unanswered ON events (occurred_at) INCLUDE (rep, customer_id)
     WHERE kind = 'inquiry' AND replied_at IS NULL;

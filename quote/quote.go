@@ -37,9 +37,7 @@ func Read(m *message.Message) Details {
 	if strings.TrimSpace(text) == "" {
 		text = m.Text
 	}
-	text = width.Fold.String(text)
-	var d Details
-	d.Ref = refIn(text)
+	d := readText(text)
 	if d.Ref == "" {
 		for _, a := range m.Attachments {
 			if r := tokenRef(width.Fold.String(strings.ReplaceAll(a.Filename, "_", " "))); r != "" {
@@ -48,6 +46,15 @@ func Read(m *message.Message) Details {
 			}
 		}
 	}
+	return d
+}
+
+// readText applies the text rules of Read to text (a message's own text,
+// or the cells of a spreadsheet, one row per line).
+func readText(text string) Details {
+	text = width.Fold.String(text)
+	var d Details
+	d.Ref = refIn(text)
 	d.Currency, d.Amount = totalIn(text)
 	if d.Amount == "" {
 		d.Currency, d.Amount = tableTotal(text)
@@ -56,6 +63,20 @@ func Read(m *message.Message) Details {
 		d.Currency = firstCurrency(text)
 	}
 	return d
+}
+
+// fill sets the fields of d that are empty from o; the amount and the
+// currency go together.
+func (d *Details) fill(o Details) {
+	if d.Ref == "" {
+		d.Ref = o.Ref
+	}
+	if d.Amount == "" && o.Amount != "" {
+		d.Amount, d.Currency = o.Amount, o.Currency
+	}
+	if d.Currency == "" {
+		d.Currency = o.Currency
+	}
 }
 
 // refLabelRE is a label that announces a quotation or PI number, and the

@@ -72,7 +72,10 @@ WHERE e.id = link.id
 // seeing the first's events: without it, an inquiry and its quote saved at
 // the same moment by two reps' workers would never be linked.
 func relink(ctx context.Context, db DB, customerID int64, s linkScope) error {
-	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, linkLockSpace, int32(customerID)); err != nil {
+	// JIT off for the rest of the transaction: for a big customer the
+	// planner's estimate crosses jit_above_cost, and compiling takes longer
+	// (a second, measured) than these index lookups.
+	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2), set_config('jit', 'off', true)`, linkLockSpace, int32(customerID)); err != nil {
 		return fmt.Errorf("lock customer %d for linking: %w", customerID, err)
 	}
 	if !s.partial {

@@ -42,7 +42,7 @@ type Funnel struct {
 
 // funnelSQL aggregates inquiries with their links in one pass, by GROUPING
 // SETS: the total, per rep and per month. It reads only the partial index
-// events_inquiry_time (or events_inquiry_rep_time when a rep is given).
+// events_inquiry_time (an index-only scan, rep included).
 // Hours are float8 (date_part; extract would give slow numerics) and each
 // measure's median and 90th percentile share one sort.
 const funnelSQL = `
@@ -67,9 +67,19 @@ func InquiryFunnel(ctx context.Context, db DB, from, to time.Time, rep string, l
 		loc = time.UTC
 	}
 	f := Funnel{From: from, To: to, Rep: rep, TimeZone: loc.String(), PerRep: []FunnelRow{}, PerMonth: []FunnelRow{}}
-	rows, err := db.Query(ctx, funnelSQL, from, to, rep, loc.String())
+	err := inReportTx(ctx, db, func(db DB) error { return f.read(ctx, db, loc) })
 	if err != nil {
 		return f, fmt.Errorf("funnel: %w", err)
+	}
+	slices.SortFunc(f.PerRep, func(a, b FunnelRow) int { return strings.Compare(a.Rep, b.Rep) })
+	slices.SortFunc(f.PerMonth, func(a, b FunnelRow) int { return strings.Compare(a.Month, b.Month) })
+	return f, nil
+}
+
+func (f *Funnel) read(ctx context.Context, db DB, loc *time.Location) error {
+	rows, err := db.Query(ctx, funnelSQL, f.From, f.To, f.Rep, loc.String())
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -78,7 +88,7 @@ func InquiryFunnel(ctx context.Context, db DB, from, to time.Time, rep string, l
 		var month *time.Time
 		var reply, quote []float64
 		if err := rows.Scan(&gRep, &gMonth, &r.Rep, &month, &r.Inquiries, &r.Replied, &r.Quoted, &reply, &quote); err != nil {
-			return f, fmt.Errorf("funnel: %w", err)
+			return err
 		}
 		r.ReplyHours, r.QuoteHours = percentiles(reply), percentiles(quote)
 		if month != nil {
@@ -96,12 +106,33 @@ func InquiryFunnel(ctx context.Context, db DB, from, to time.Time, rep string, l
 			f.PerMonth = append(f.PerMonth, r)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return f, fmt.Errorf("funnel: %w", err)
+	return rows.Err()
+}
+
+// beginner opens a transaction, or a savepoint in one: the pool and pgx.Tx.
+type beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// inReportTx runs fn in a transaction (rolled back: it only reads) set up
+// for one big aggregate: JIT off, since compiling costs more than it saves
+// at this size, and work_mem raised so that the sorts of percentile_cont
+// and of the grouping stay in memory. A db that cannot begin one runs fn
+// as it is.
+func inReportTx(ctx context.Context, db DB, fn func(DB) error) error {
+	b, ok := db.(beginner)
+	if !ok {
+		return fn(db)
 	}
-	slices.SortFunc(f.PerRep, func(a, b FunnelRow) int { return strings.Compare(a.Rep, b.Rep) })
-	slices.SortFunc(f.PerMonth, func(a, b FunnelRow) int { return strings.Compare(a.Month, b.Month) })
-	return f, nil
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`); err != nil {
+		return err
+	}
+	return fn(tx)
 }
 
 // percentiles reads percentile_cont's {median, p90}; NULL (no values) gives nils.
@@ -161,7 +192,9 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, v Viewer, l
 	ws := now.Add(-p.Window)
 	bs := ws.Add(-p.Baseline)
 	scale := p.Window.Hours() / p.Baseline.Hours()
-	rows, err := db.Query(ctx, `
+	var out []ChurnRow
+	err := inReportTx(ctx, db, func(db DB) error {
+		rows, err := db.Query(ctx, `
 		WITH w AS (
 			SELECT e.customer_id,
 				count(*) FILTER (WHERE e.occurred_at >= $2) AS recent,
@@ -177,10 +210,20 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, v Viewer, l
 			AND `+visibleSQL("c.id", "$7")+`
 		ORDER BY w.base * $4::float8 - w.recent DESC, c.id
 		LIMIT $8`, bs, ws, now, scale, p.MinExpected, p.MaxRatio, string(v), limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanChurn(p))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("churn: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ChurnRow, error) {
+	return out, nil
+}
+
+func scanChurn(p ChurnParams) pgx.RowToFunc[ChurnRow] {
+	return func(row pgx.CollectableRow) (ChurnRow, error) {
 		var r ChurnRow
 		err := row.Scan(&r.CustomerID, &r.Name, &r.Owner, &r.Grade, &r.Recent, &r.Baseline, &r.LastInbound, &r.Expected)
 		r.WindowDays = round2(p.Window.Hours() / 24)
@@ -191,5 +234,5 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, v Viewer, l
 		}
 		r.Expected = round2(r.Expected)
 		return r, err
-	})
+	}
 }
