@@ -36,7 +36,7 @@ type cli struct {
 	token  string
 }
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	bin := filepath.Join(t.TempDir(), "mailtrail")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {

@@ -149,21 +149,76 @@ func wrap(s string) string {
 // one round trip each.
 func loadMaildir(t testing.TB, dc *services.Dovecot, user, folder string, raws [][]byte) {
 	t.Helper()
+	i := 0
+	writeMaildir(t, dc, user, folder, len(raws), func() []byte { i++; return raws[i-1] }, true)
+}
+
+// benchSize draws a message size from a distribution shaped like a
+// sales rep's mailbox: three quarters plain mail of 2-20 KB, the rest
+// with attachments (price lists, PIs, photos, catalogues) of 30 KB to 5 MB.
+func (g *mailGen) benchSize() int {
+	r := g.rnd
+	switch p := r.IntN(100); {
+	case p < 75:
+		return 2<<10 + r.IntN(18<<10)
+	case p < 93:
+		return 30<<10 + r.IntN(270<<10)
+	case p < 99:
+		return 300<<10 + r.IntN(1200<<10)
+	default:
+		return 1500<<10 + r.IntN(3500<<10)
+	}
+}
+
+// sized returns a message of about size bytes: text padded with
+// sentences when small, else an attachment making up the rest.
+func (g *mailGen) sized(rep string, out bool, size int) genMail {
+	if size >= 24<<10 {
+		return g.next(rep, out, (size-2<<10)*3/4)
+	}
+	m := g.next(rep, out, 0)
+	if pad := size - len(m.Raw); pad > 0 && !strings.Contains(string(m.Raw), "Content-Transfer-Encoding: base64") {
+		var b strings.Builder
+		b.Write(m.Raw)
+		for b.Len() < size {
+			b.WriteString(genSentences[g.rnd.IntN(len(genSentences))])
+		}
+		m.Raw = []byte(b.String())
+	}
+	return m
+}
+
+var genSentences = []string{
+	"We confirm the order and will arrange production after the deposit.\n",
+	"Please check the attached drawing and confirm the logo position.\n",
+	"The carton size is 62x32x28 cm, 20 pcs per carton, gross weight 18 kg.\n",
+	"Our factory passed the BSCI audit last month; the report is available.\n",
+	"> Could you send the CE and RoHS certificates for the 600x600 panel?\n",
+	"Lead time is 25 days after deposit; the sample can ship by DHL in 3 days.\n",
+	"\n",
+}
+
+// writeMaildir writes n generated messages into user's Maildir folder
+// ("" for INBOX) without keeping them in memory, and has Dovecot index
+// them (when resync; else Dovecot does on first access). It returns the
+// bytes written.
+func writeMaildir(t testing.TB, dc *services.Dovecot, user, folder string, n int, next func() []byte, resync bool) int64 {
+	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(dc.Dir, "mail"), &st); err != nil {
 		t.Fatal(err)
 	}
-	home := filepath.Dir(dc.Maildir(user))
 	dir := filepath.Join(dc.Maildir(user), folder)
-	for _, d := range []string{home, dc.Maildir(user), dir, filepath.Join(dir, "cur"), filepath.Join(dir, "new"), filepath.Join(dir, "tmp")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range []string{filepath.Dir(dc.Maildir(user)), dc.Maildir(user), dir, filepath.Join(dir, "cur"), filepath.Join(dir, "new"), filepath.Join(dir, "tmp")} {
+		os.MkdirAll(d, 0o700)
 		if err := os.Chown(d, int(st.Uid), int(st.Gid)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i, raw := range raws {
+	var total int64
+	for i := range n {
+		raw := next()
+		total += int64(len(raw))
 		name := filepath.Join(dir, "cur", fmt.Sprintf("%d.M%dP%d.gen,S=%d:2,S", 1700000000+i, i, os.Getpid(), len(raw)))
 		if err := os.WriteFile(name, raw, 0o600); err != nil {
 			t.Fatal(err)
@@ -172,11 +227,14 @@ func loadMaildir(t testing.TB, dc *services.Dovecot, user, folder string, raws [
 			t.Fatal(err)
 		}
 	}
-	mailbox := folder
-	if mailbox == "" {
-		mailbox = "INBOX"
+	if resync {
+		mailbox := folder
+		if mailbox == "" {
+			mailbox = "INBOX"
+		}
+		if out, err := dc.Doveadm("force-resync", "-u", user, mailbox); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
 	}
-	if out, err := dc.Doveadm("force-resync", "-u", user, mailbox); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	return total
 }

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mailtrail/mailtrail/classify"
+	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/ingest"
+	"github.com/mailtrail/mailtrail/internal/services"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+	"github.com/mailtrail/mailtrail/message"
+	"github.com/mailtrail/mailtrail/migrations"
+)
+
+// Benchmarks that take minutes and gigabytes; not part of `make test`:
+//
+//	go test -run '^$' -bench BenchmarkSyncVsMbsync -benchtime 1x -timeout 60m ./cmd/mailtrail/
+//	go test -run '^$' -bench BenchmarkIdlePoll -benchtime 1x -timeout 30m ./cmd/mailtrail/
+//
+// MAILTRAIL_BENCH_MESSAGES changes the mailbox size (default 20000);
+// MAILTRAIL_BENCH_CPUPROFILE=FILE runs the sync in the test process
+// under the CPU profiler instead of as the binary (no memory figure then).
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkSyncVsMbsync loads a mailbox of realistic mail into Dovecot
+// (20,000 messages by default: INBOX and Sent, 2 KB to 5 MB, a quarter
+// with attachments, generated deterministically), then fetches it with
+// mbsync into a Maildir and syncs it with `mailtrail sync --once` (fetch,
+// parse, match, classify, commit to PostgreSQL), both over TLS, and
+// reports messages/s, MB/s, the binary's peak memory (maxrss) and the
+// ratio of the two times.
+func BenchmarkSyncVsMbsync(b *testing.B) {
+	n := envInt("MAILTRAIL_BENCH_MESSAGES", 20000)
+	dc := testenv.Dovecot(b)
+	user := testenv.User(b)
+	const rep = "amy@ourco.example"
+	gen := newMailGen(20000)
+	start := time.Now()
+	sent := n / 5
+	bytes := writeMaildir(b, dc, user, "", n-sent, func() []byte { return gen.sized(rep, false, gen.benchSize()).Raw }, true)
+	bytes += writeMaildir(b, dc, user, "Sent", sent, func() []byte { return gen.sized(rep, true, gen.benchSize()).Raw }, true)
+	mb := float64(bytes) / (1 << 20)
+	b.Logf("mailbox: %d messages, %.0f MB (INBOX %d, Sent %d), written in %v", n, mb, n-sent, sent, time.Since(start).Round(time.Second))
+
+	// mbsync, twice into fresh Maildirs: the first run also warms
+	// Dovecot's caches, the better of the two is the baseline.
+	var mbsyncBest time.Duration
+	for i := range 2 {
+		d := mbsync(b, dc, user)
+		b.Logf("mbsync run %d: %v (%.0f msg/s, %.1f MB/s)", i+1, d.Round(time.Millisecond), float64(n)/d.Seconds(), mb/d.Seconds())
+		if i == 0 || d < mbsyncBest {
+			mbsyncBest = d
+		}
+	}
+
+	dbURL := testenv.Postgres(b)
+	if _, _, err := migrations.Apply(context.Background(), dbURL); err != nil {
+		b.Fatal(err)
+	}
+	cfgPath := syncConfig(b, dbURL, [][2]string{{rep, user}}, "")
+	b.ResetTimer()
+	var took time.Duration
+	var maxrssMB float64
+	if prof := os.Getenv("MAILTRAIL_BENCH_CPUPROFILE"); prof != "" {
+		took = syncInProcess(b, cfgPath, prof)
+	} else {
+		bin := buildBinary(b)
+		cmd := exec.Command(bin, "--config", cfgPath, "sync", "--once")
+		begin := time.Now()
+		out, err := cmd.CombinedOutput()
+		took = time.Since(begin)
+		if err != nil {
+			b.Fatalf("sync --once: %v\n%s", err, lastLines(string(out), 20))
+		}
+		maxrssMB = float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	}
+	b.StopTimer()
+	stored := countRows(b, dbURL, `SELECT count(*) FROM message_locations`)
+	if stored != int64(n) {
+		b.Errorf("stored %d locations, want %d", stored, n)
+	}
+	b.ReportMetric(float64(n)/took.Seconds(), "msgs/s")
+	b.ReportMetric(mb/took.Seconds(), "MB/s")
+	b.ReportMetric(took.Seconds(), "sync_s")
+	b.ReportMetric(mbsyncBest.Seconds(), "mbsync_s")
+	b.ReportMetric(took.Seconds()/mbsyncBest.Seconds(), "ratio")
+	if maxrssMB > 0 {
+		b.ReportMetric(maxrssMB, "peak_MB")
+	}
+	b.Logf("mailtrail sync --once: %v (%.0f msg/s, %.1f MB/s), peak RSS %.0f MB; mbsync %v; ratio %.2f",
+		took.Round(time.Millisecond), float64(n)/took.Seconds(), mb/took.Seconds(), maxrssMB, mbsyncBest.Round(time.Millisecond),
+		took.Seconds()/mbsyncBest.Seconds())
+}
+
+// mbsync fetches user's INBOX and Sent from Dovecot over TLS into a fresh
+// Maildir, as `mbsync -a` with FSync off (the test PostgreSQL runs with
+// fsync off too), and returns how long it took.
+func mbsync(b *testing.B, dc *services.Dovecot, user string) time.Duration {
+	b.Helper()
+	dir := b.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, dc.CertPEM, 0o600)
+	// mbsync 1.4 checks DNS names only: the certificate has "localhost".
+	_, port, _ := net.SplitHostPort(dc.TLSAddr)
+	host := "localhost"
+	rc := fmt.Sprintf(`FSync no
+
+IMAPAccount bench
+Host %s
+Port %s
+User %s
+Pass %s
+SSLType IMAPS
+CertificateFile %s
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path %s/mail/
+Inbox %s/mail/INBOX
+
+Channel bench
+Far :remote:
+Near :local:
+Patterns INBOX Sent
+Create Near
+Sync Pull
+SyncState *
+`, host, port, user, dc.Password, ca, dir, dir)
+	os.WriteFile(filepath.Join(dir, "mbsyncrc"), []byte(rc), 0o600)
+	os.MkdirAll(filepath.Join(dir, "mail"), 0o700)
+	cmd := exec.Command("mbsync", "-q", "-c", filepath.Join(dir, "mbsyncrc"), "-a")
+	begin := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(begin)
+	if err != nil {
+		b.Fatalf("mbsync: %v\n%s", err, out)
+	}
+	files := 0
+	filepath.WalkDir(filepath.Join(dir, "mail"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (filepath.Base(filepath.Dir(p)) == "cur" || filepath.Base(filepath.Dir(p)) == "new") {
+			files++
+		}
+		return nil
+	})
+	b.Logf("mbsync: %d messages in the Maildir", files)
+	os.RemoveAll(dir) // gigabytes: free them before the next run
+	return took
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func countRows(b testing.TB, url, q string) int64 {
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	var n int64
+	if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// syncInProcess runs one sync pass in this process under the CPU profiler.
+func syncInProcess(b *testing.B, cfgPath, prof string) time.Duration {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.close()
+	f, err := os.Create(prof)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	pprof.StartCPUProfile(f)
+	start := time.Now()
+	err = a.syncer.SyncOnce(ctx)
+	took := time.Since(start)
+	pprof.StopCPUProfile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return took
+}
+
+// BenchmarkIdlePoll measures one poll cycle over 500 mailboxes that have
+// no new mail (each holds a few messages, synced before), over TLS: as
+// the daemon polls (Poller: connections kept from one cycle to the next)
+// and as `sync --once` does (a fresh connection per mailbox). Round trips
+// are the syncer's own count; the IMAP commands are counted by a proxy
+// on the plaintext port (TLS hides them) in a second, identical cycle.
+func BenchmarkIdlePoll(b *testing.B) {
+	n := envInt("MAILTRAIL_BENCH_MAILBOXES", 500)
+	dc := testenv.Dovecot(b)
+	gen := newMailGen(500)
+	var reps [][2]string
+	base := testenv.User(b)
+	for i := range n {
+		user := fmt.Sprintf("%s-%d", base, i)
+		rep := fmt.Sprintf("rep%d@ourco.example", i)
+		reps = append(reps, [2]string{rep, user})
+		writeMaildir(b, dc, user, "", 2, func() []byte { return gen.next(rep, false, 0).Raw }, false)
+		writeMaildir(b, dc, user, "Sent", 1, func() []byte { return gen.next(rep, true, 0).Raw }, false)
+	}
+	dbURL := testenv.Postgres(b)
+	ctx := context.Background()
+	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
+		b.Fatal(err)
+	}
+	// A cycle: time, the syncer's round trips, and (through the proxy)
+	// commands and connections.
+	type cycle struct {
+		took            time.Duration
+		roundTrips      int64
+		commands, conns int64
+		verbs           map[string]int
+	}
+	measure := func(a *app, poll func() error, px *countingProxy) cycle {
+		rt := a.syncer.RoundTrips()
+		var c0, n0 int64
+		if px != nil {
+			c0, n0 = px.commands.Load(), px.conns.Load()
+			px.reset()
+		}
+		begin := time.Now()
+		if err := poll(); err != nil {
+			b.Fatal(err)
+		}
+		c := cycle{took: time.Since(begin), roundTrips: a.syncer.RoundTrips() - rt}
+		if px != nil {
+			c.commands, c.conns, c.verbs = px.commands.Load()-c0, px.conns.Load()-n0, px.byVerb()
+		}
+		return c
+	}
+
+	tlsApp := inProcess(b, syncConfig(b, dbURL, reps, ""))
+	poller := tlsApp.syncer.NewPoller()
+	defer poller.Close()
+	first := measure(tlsApp, func() error { return poller.PollOnce(ctx) }, nil)
+	b.Logf("first cycle (sync of %d mailboxes, %d messages): %v", n, 3*n, first.took.Round(time.Millisecond))
+	if got := countRows(b, dbURL, `SELECT count(*) FROM message_locations`); got != int64(3*n) {
+		b.Fatalf("stored %d locations, want %d", got, 3*n)
+	}
+	b.ResetTimer()
+	kept := measure(tlsApp, func() error { return poller.PollOnce(ctx) }, nil)
+	b.StopTimer()
+	fresh := measure(tlsApp, func() error { return tlsApp.syncer.SyncOnce(ctx) }, nil)
+
+	// The same two cycles through a counting proxy, in plaintext.
+	px := newCountingProxy(b, dc.Addr)
+	host, port, _ := net.SplitHostPort(px.addr)
+	plain := syncConfig(b, dbURL, reps, "")
+	cfgText, _ := os.ReadFile(plain)
+	_, dport, _ := net.SplitHostPort(dc.TLSAddr)
+	text := strings.ReplaceAll(string(cfgText), "port: "+dport+",", "port: "+port+", tls: none,")
+	text = strings.ReplaceAll(text, "host: 127.0.0.1,", "host: "+host+",")
+	os.WriteFile(plain, []byte(text), 0o600)
+	plainApp := inProcess(b, plain)
+	plainPoller := plainApp.syncer.NewPoller()
+	defer plainPoller.Close()
+	measure(plainApp, func() error { return plainPoller.PollOnce(ctx) }, px) // connects
+	keptPlain := measure(plainApp, func() error { return plainPoller.PollOnce(ctx) }, px)
+	freshPlain := measure(plainApp, func() error { return plainApp.syncer.SyncOnce(ctx) }, px)
+	plainPoller.Close()
+	px.close()
+
+	per := func(v int64) float64 { return float64(v) / float64(n) }
+	b.ReportMetric(kept.took.Seconds(), "cycle_s")
+	b.ReportMetric(per(kept.roundTrips), "roundtrips/mailbox")
+	b.ReportMetric(per(keptPlain.commands), "cmds/mailbox")
+	b.ReportMetric(fresh.took.Seconds(), "fresh_cycle_s")
+	b.ReportMetric(per(fresh.roundTrips), "fresh_roundtrips/mailbox")
+	for _, c := range []struct {
+		name       string
+		tls, plain cycle
+	}{{"kept connections (serve)", kept, keptPlain}, {"fresh connections (sync --once)", fresh, freshPlain}} {
+		b.Logf("idle cycle over %d mailboxes, %s: %v over TLS (%.1f ms per mailbox), %d round trips (%.2f per mailbox); "+
+			"in plaintext through the proxy: %d round trips, %d IMAP commands (%.2f per mailbox), %d new connections, %v",
+			n, c.name, c.tls.took.Round(time.Millisecond), float64(c.tls.took.Microseconds())/1000/float64(n),
+			c.tls.roundTrips, per(c.tls.roundTrips), c.plain.roundTrips, c.plain.commands, per(c.plain.commands), c.plain.conns, c.plain.verbs)
+	}
+}
+
+// inProcess wires the app from a config file, in this process.
+func inProcess(b *testing.B, path string) *app {
+	cfg, err := config.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.close)
+	return a
+}
+
+// BenchmarkPrepareCPU measures the CPU the pipeline's pure part (parse,
+// match, classify) spends on the benchmark's mail, by CPU time rather
+// than wall time so that a busy machine does not distort it; the split
+// says how much of it is MIME parsing and how much classification.
+func BenchmarkPrepareCPU(b *testing.B) {
+	gen := newMailGen(20000)
+	var raws [][]byte
+	var total int64
+	for range 400 {
+		raw := []byte(strings.ReplaceAll(string(gen.sized("amy@ourco.example", false, gen.benchSize()).Raw), "\n", "\r\n"))
+		raws = append(raws, raw)
+		total += int64(len(raw))
+	}
+	cfg := &config.Config{Database: config.Database{URL: "postgres://unused"}, Meilisearch: config.Meilisearch{URL: "http://unused"},
+		Company: config.Company{Name: "Our Co", Domains: []string{"ourco.example"}},
+		Reps:    []config.Rep{{Email: "amy@ourco.example", IMAP: config.IMAP{Host: "x", Password: "x"}}}}
+	if err := cfg.Finish(); err != nil {
+		b.Fatal(err)
+	}
+	pipe := ingest.NewPipeline(cfg, nil, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b.ResetTimer()
+	var parseCPU, prepCPU time.Duration
+	for range b.N {
+		c0 := cpu()
+		for _, raw := range raws {
+			message.Parse(raw)
+		}
+		c1 := cpu()
+		for _, raw := range raws {
+			pipe.Prepare(raw, "amy@ourco.example", "inbox")
+		}
+		parseCPU += c1 - c0
+		prepCPU += cpu() - c1
+	}
+	mb := float64(total) * float64(b.N) / (1 << 20)
+	b.ReportMetric(mb/prepCPU.Seconds(), "MB/cpu-s")
+	b.ReportMetric(float64(prepCPU.Microseconds())/1000/float64(len(raws)*b.N), "cpu-ms/msg")
+	b.ReportMetric(parseCPU.Seconds()/prepCPU.Seconds()*100, "%parse")
+	b.Logf("%d messages, %.1f MB: Prepare %.1f MB per CPU-second, %.2f CPU-ms per message; message.Parse alone is %.0f%% of it",
+		len(raws), float64(total)/(1<<20), mb/prepCPU.Seconds(), float64(prepCPU.Microseconds())/1000/float64(len(raws)*b.N),
+		parseCPU.Seconds()/prepCPU.Seconds()*100)
+}
