@@ -180,7 +180,8 @@ func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox str
 // new buyer no rep has written to yet gets no event: it is stored as
 // pending_reply (when it has no other customer) and waits in
 // pending_replies until a rep writes to that buyer.
-func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *timeline.Location) (timeline.SaveResult, error) {
+// The links of inquiries are noted in l, for the caller to flush.
+func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *timeline.Location, l *timeline.Relinks) (timeline.SaveResult, error) {
 	rec := pr.rec
 	events, pending, err := p.events(ctx, tx, pr)
 	if err != nil {
@@ -190,7 +191,7 @@ func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *
 	if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
 		rec.Noise = NoisePendingReply
 	}
-	res, err := timeline.SaveMessage(ctx, tx, &rec, loc)
+	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, l)
 	if err != nil {
 		return res, err
 	}

@@ -35,12 +35,16 @@ func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Pr
 	// re-matching, pending replies and customer redirects, which live in
 	// Save; until it carries them, correctness wins: one Save per message.
 	rs := make([]timeline.SaveResult, 0, len(prs))
+	var links timeline.Relinks
 	for i, pr := range prs {
-		r, err := p.Save(ctx, tx, pr, locs[i])
+		r, err := p.Save(ctx, tx, pr, locs[i], &links)
 		if err != nil {
 			return rs, err
 		}
 		rs = append(rs, r)
+	}
+	if err := links.Flush(ctx, tx); err != nil {
+		return rs, fmt.Errorf("link inquiries: %w", err)
 	}
 	return rs, nil
 }

@@ -54,8 +54,12 @@ func TestSaveBatchEqualsSave(t *testing.T) {
 				return err
 			}
 			for i := range prs {
-				res, err := p.Save(r.ctx, tx, prs[i], locs[i])
+				var links timeline.Relinks
+				res, err := p.Save(r.ctx, tx, prs[i], locs[i], &links)
 				if err != nil {
+					return err
+				}
+				if err := links.Flush(r.ctx, tx); err != nil {
 					return err
 				}
 				results = append(results, res)
@@ -79,6 +83,11 @@ func TestSaveBatchEqualsSave(t *testing.T) {
 			`SELECT m.dedup_key || ' ' || coalesce(c.auto_key, c.name) || ' ' || e.kind || ' ' || e.direction || ' ' || e.rep
 				FROM events e JOIN messages m ON m.id = e.message_id JOIN customers c ON c.id = e.customer_id`,
 			`SELECT count(*)::text FROM search_outbox`,
+			`SELECT m.dedup_key || ' quoted by ' || coalesce(qm.dedup_key, '-') || ' replied by ' || coalesce(rm.dedup_key, '-')
+				FROM events e JOIN messages m ON m.id = e.message_id
+				LEFT JOIN events q ON q.id = e.quote_event_id LEFT JOIN messages qm ON qm.id = q.message_id
+				LEFT JOIN events r ON r.id = e.reply_event_id LEFT JOIN messages rm ON rm.id = r.message_id
+				WHERE e.kind = 'inquiry'`,
 			`SELECT name || ' ' || coalesce(owner, '') || ' ' || coalesce(auto_key, '') FROM customers`,
 			`SELECT coalesce(c.auto_key, c.name) || ' ' || d.domain FROM customer_domains d JOIN customers c ON c.id = d.customer_id`,
 			`SELECT coalesce(c.auto_key, c.name) || ' ' || k.email || ' ' || k.name FROM contacts k JOIN customers c ON c.id = k.customer_id`,

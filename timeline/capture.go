@@ -68,6 +68,20 @@ type SaveResult struct {
 // knows more (a Sent copy with its Bcc line) fills in what the first lacked
 // and may add events for the customers it reveals.
 func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveResult, error) {
+	var l Relinks
+	r, err := SaveUnlinked(ctx, db, c, loc, &l)
+	if err != nil {
+		return r, err
+	}
+	if err := l.Flush(ctx, db); err != nil {
+		return r, fmt.Errorf("link %s: %w", c.DedupKey, err)
+	}
+	return r, nil
+}
+
+// SaveUnlinked is SaveMessage without the update of inquiry links, which
+// it notes in l: the caller flushes l before committing, once per batch.
+func SaveUnlinked(ctx context.Context, db DB, c *Captured, loc *Location, l *Relinks) (SaveResult, error) {
 	var r SaveResult
 	var storedHash string
 	save := func(key string) error {
@@ -98,8 +112,8 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 		}
 		r.NewEvents += int(tag.RowsAffected())
 	}
-	if err := afterSave(ctx, db, r, c); err != nil {
-		return r, fmt.Errorf("thread and link %s: %w", c.DedupKey, err)
+	if err := afterSave(ctx, db, r, c, l); err != nil {
+		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 	}
 	return r, nil
 }

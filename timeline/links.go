@@ -117,10 +117,20 @@ type savedEvent struct {
 	thread          int64
 }
 
+// Relinks gathers the inquiry links that saved messages can change, so
+// that a batch recomputes each customer's links once, at its end, taking
+// the customers' link locks in id order. Taking them message by message
+// let two reps' batches lock two customers in opposite orders: a deadlock
+// that repeated on every retry.
+type Relinks struct {
+	full   map[int64]bool
+	scopes map[int64]*linkScope
+}
+
 // afterSave threads a saved message, writes the quote details onto its
-// quote events and updates the links of the inquiries its events can
-// change. It does nothing for a copy saved again with no new event.
-func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
+// quote events and notes in l the links its events can change. It does
+// nothing for a copy saved again with no new event.
+func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured, l *Relinks) error {
 	if !r.Inserted && r.NewEvents == 0 {
 		return nil
 	}
@@ -133,20 +143,28 @@ func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
 			return err
 		}
 	}
-	moved, evs := th.moved, th.events
-	full := map[int64]bool{}
-	for _, id := range moved {
-		full[id] = true
+	l.add(th)
+	return nil
+}
+
+func (l *Relinks) add(th threaded) {
+	if l.full == nil {
+		l.full, l.scopes = map[int64]bool{}, map[int64]*linkScope{}
 	}
-	scopes := map[int64]*linkScope{}
-	for _, e := range evs {
-		if full[e.customerID] {
+	for _, id := range th.moved {
+		l.full[id] = true
+		delete(l.scopes, id)
+	}
+	for _, e := range th.events {
+		if l.full[e.customerID] {
 			continue
 		}
-		s := scopes[e.customerID]
+		s := l.scopes[e.customerID]
 		if s == nil {
 			s = &linkScope{partial: true}
 		}
+		// A batch's scope is the union of its messages' scopes: relinking is
+		// a recomputation, so a wider scope gives the same links.
 		switch {
 		case e.kind == KindInquiry:
 			s.inquiries = append(s.inquiries, e.id)
@@ -163,18 +181,24 @@ func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured) error {
 		default:
 			continue // an inbound email changes no link
 		}
-		scopes[e.customerID] = s
+		l.scopes[e.customerID] = s
 	}
-	// Lock customers in id order: fewer deadlocks between two workers.
-	for _, id := range slices.Sorted(maps.Keys(full)) {
-		if err := relink(ctx, db, id, linkScope{}); err != nil {
+}
+
+// Flush recomputes the links gathered so far, in the caller's transaction,
+// locking customers in id order, and empties l.
+func (l *Relinks) Flush(ctx context.Context, db DB) error {
+	ids := append(slices.Collect(maps.Keys(l.full)), slices.Collect(maps.Keys(l.scopes))...)
+	slices.Sort(ids) // the two sets are disjoint
+	for _, id := range ids {
+		s := linkScope{}
+		if !l.full[id] {
+			s = *l.scopes[id]
+		}
+		if err := relink(ctx, db, id, s); err != nil {
 			return err
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(scopes)) {
-		if err := relink(ctx, db, id, *scopes[id]); err != nil {
-			return err
-		}
-	}
+	l.full, l.scopes = nil, nil
 	return nil
 }
