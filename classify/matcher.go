@@ -3,9 +3,11 @@ package classify
 import (
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A matcher is one rule field's patterns compiled for speed. Go's regexp
@@ -23,6 +25,13 @@ import (
 type matcher struct {
 	re       *regexp.Regexp
 	triggers []string // lower-case; nil means "always run re"
+	// starts are the triggers none of which begins with another: every
+	// match begins at an occurrence of one (nil: unknown). at0 and at1 are
+	// re anchored at the start of the text and one rune in; maxLen is the
+	// longest match in bytes (-1: no bound).
+	starts   []string
+	at0, at1 *regexp.Regexp
+	maxLen   int
 }
 
 // bigrams is a 4096-bit set of the hashed byte pairs of a text. A trigger
@@ -61,8 +70,107 @@ func (mt *matcher) match(s string, bg *bigrams) bool {
 		if !hit {
 			return false
 		}
+		if mt.starts != nil && len(s) > anchorFrom {
+			return mt.matchAtStarts(s)
+		}
 	}
 	return mt.re.MatchString(s)
+}
+
+// anchorFrom is the text length from which matchAtStarts replaces one run
+// of the regexp over the whole text. Most of a long text is words no rule
+// is about, yet the unanchored regexp (dozens of alternatives) reads all
+// of it: that was a fifth of a sync's CPU.
+const anchorFrom = 512
+
+// matchAtStarts is re.MatchString(s), tried only where a match can begin:
+// at each occurrence of a start, with re anchored there (at1 reads the
+// rune before, so \b is judged as in the whole text) and given at most
+// maxLen bytes and one rune more (so \b and $ at the match's end are too).
+func (mt *matcher) matchAtStarts(s string) bool {
+	for _, t := range mt.starts {
+		for off := 0; off < len(s); {
+			j := strings.Index(s[off:], t)
+			if j < 0 {
+				break
+			}
+			i := off + j
+			end := len(s)
+			if mt.maxLen >= 0 {
+				end = min(len(s), i+mt.maxLen+utf8.UTFMax)
+			}
+			if i == 0 {
+				if mt.at0.MatchString(s[:end]) {
+					return true
+				}
+			} else if _, n := utf8.DecodeLastRuneInString(s[:i]); mt.at1.MatchString(s[i-n : end]) {
+				return true
+			}
+			off = i + len(t)
+		}
+	}
+	return false
+}
+
+// anchor fills in the fields of mt that matchAtStarts uses, from the
+// source of re and all its triggers; starts stays nil when a match may
+// begin elsewhere.
+func (mt *matcher) anchor(src string, all []string) {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return
+	}
+	mt.maxLen = maxLen(re)
+	mt.starts = prefixMinimal(dedupe(all))
+	mt.at0 = regexp.MustCompile(`^(?:` + src + `)`)
+	mt.at1 = regexp.MustCompile(`^(?s:.)(?:` + src + `)`)
+}
+
+// maxLen is the most bytes a match of re can span, -1 for no bound.
+func maxLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return utf8.UTFMax * len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return utf8.UTFMax
+	case syntax.OpCapture, syntax.OpQuest:
+		return maxLen(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		return -1
+	case syntax.OpRepeat:
+		if n := maxLen(re.Sub[0]); n >= 0 && re.Max >= 0 {
+			return n * re.Max
+		}
+		return -1
+	case syntax.OpConcat, syntax.OpAlternate:
+		total := 0
+		for _, sub := range re.Sub {
+			n := maxLen(sub)
+			if n < 0 {
+				return -1
+			}
+			if re.Op == syntax.OpConcat {
+				total += n
+			} else {
+				total = max(total, n)
+			}
+		}
+		return total
+	}
+	return 0 // empty-width assertions
+}
+
+// prefixMinimal drops every trigger that begins with a shorter one: a
+// match at the longer's occurrence begins at the shorter's too.
+func prefixMinimal(set []string) []string {
+	sort.Slice(set, func(i, j int) bool { return len(set[i]) < len(set[j]) })
+	var out []string
+	for _, t := range set {
+		if !slices.ContainsFunc(out, func(k string) bool { return strings.HasPrefix(t, k) }) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // lowerPattern parses p case-insensitively and returns an equivalent source
@@ -102,7 +210,7 @@ func triggersOf(re *syntax.Regexp) []string {
 			return nil
 		}
 	}
-	return minimal(dedupe(set))
+	return dedupe(set)
 }
 
 // minimal drops every trigger that contains a shorter one: a text holding

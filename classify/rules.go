@@ -197,11 +197,13 @@ func compilePatterns(id, field string, pats []string) (*matcher, error) {
 		}
 		mt.triggers = append(mt.triggers, triggers...)
 	}
+	src := strings.Join(parts, "|")
+	mt.re = regexp.MustCompile(src)
 	if always {
 		mt.triggers = nil
 	} else {
+		mt.anchor(src, mt.triggers)
 		mt.triggers = minimal(dedupe(mt.triggers))
 	}
-	mt.re = regexp.MustCompile(strings.Join(parts, "|"))
 	return mt, nil
 }

@@ -122,3 +122,43 @@ func TestTriggersAgreeWithRegexp(t *testing.T) {
 		}
 	}
 }
+
+// On long texts the regexps run only where a trigger begins: on
+// texts made of every test case, shifted so that phrases fall across the
+// windows' edges, that must agree with the regexp on the whole text.
+func TestWindowsAgreeWithRegexp(t *testing.T) {
+	r := Default()
+	var texts []string
+	for _, c := range kindCases {
+		texts = append(texts, kindInputOf(c.message(), c.dir, false).text)
+	}
+	checked, matched := 0, 0
+	for i := range texts {
+		var b strings.Builder
+		for j := i; b.Len() < 6*anchorFrom; j = (j + 1) % len(texts) {
+			b.WriteString(texts[j])
+			b.WriteString(" ")
+		}
+		for _, shift := range []int{0, 37, anchorFrom - 5, anchorFrom + 101} {
+			long := strings.Repeat("x", shift) + " " + b.String()
+			var bg bigrams
+			bg.add(long)
+			for _, kr := range r.kind {
+				if kr.text == nil || kr.text.triggers == nil {
+					continue
+				}
+				checked++
+				want := kr.text.re.MatchString(long)
+				if want {
+					matched++
+				}
+				if got := kr.text.match(long, &bg); got != want {
+					t.Errorf("rule %s: windowed match %v, regexp %v, on text %d shifted by %d", kr.id, got, want, i, shift)
+				}
+			}
+		}
+	}
+	if checked == 0 || matched == 0 || matched == checked {
+		t.Fatalf("%d checks, %d matches: the texts test nothing", checked, matched)
+	}
+}

@@ -53,14 +53,16 @@ func Read(m *message.Message) Details {
 // or the cells of a spreadsheet, one row per line).
 func readText(text string) Details {
 	text = width.Fold.String(text)
+	l := splitLines(text)
 	var d Details
-	d.Ref = refIn(text)
-	d.Currency, d.Amount = totalIn(text)
+	d.Ref = refIn(l.with(refLabelWords, true), text)
+	d.Currency, d.Amount = totalIn(l.with(totalWords, false), text)
+	prices := l.with(currencyWords, false)
 	if d.Amount == "" {
-		d.Currency, d.Amount = tableTotal(text)
+		d.Currency, d.Amount = tableTotal(prices, text)
 	}
 	if d.Currency == "" {
-		d.Currency = firstCurrency(text)
+		d.Currency = firstCurrency(prices, text)
 	}
 	return d
 }
@@ -86,11 +88,67 @@ var refLabelRE = regexp.MustCompile(`(?i)(?:quotation|quote|offer|proforma(?: in
 	`\s*(?:no\.?|nr\.?|num(?:ber|ero|éro)?\.?|n[°º]\.?|#|№|номер|编号|編號|号码|號碼|单号|單號|号|號|番号|رقم)\s*[:.]?\s*` +
 	`([A-Z0-9\p{Cyrillic}][A-Z0-9\p{Cyrillic}\-/_.]*[A-Z0-9\p{Cyrillic}])`)
 
+// The words that must be on a line (lower-cased) for the regular
+// expressions to be run on it, taken from them: refLabelWords from
+// refLabelRE's labels, totalWords from totalLabels, currencyWords from
+// currencyAlt.
+var (
+	refLabelWords = []string{"quot", "offer", "proforma", "pro-forma", "pi", "qtn", "cotiz", "cota", "orçamento", "orcamento",
+		"angebot", "devis", "offre", "предложение", "счет", "счёт", "报价", "報價", "形式发票", "形式發票", "見積", "عرض", "فاتورة"}
+	totalWords = []string{"total", "amount due", "合计", "合計", "总", "總", "金额合计", "総額", "итого", "всего", "сумма",
+		"gesamt", "endbetrag", "summe", "montant", "importe", "valor", "precio", "الإجمالي", "الاجمالي", "المجموع"}
+	currencyWords = []string{"$", "usd", "aud", "cad", "nzd", "hkd", "sgd", "brl", "eur", "€", "gbp", "£", "rmb", "cny", "jpy",
+		"¥", "円", "chf", "rub", "руб", "₽", "aed", "sar", "inr", "₹", "mxn", "pln", "zł", "try", "₺", "krw", "₩", "thb", "฿", "vnd", "zar"}
+)
+
+// textLines are the lines of a text and their lower-case forms, so that
+// the regular expressions below, slow on long text (tens of case-folded
+// alternatives: a third of a sync's CPU when they ran on whole texts),
+// run only on the lines that can match: a stated total or a price is on
+// one line with a digit and its label or currency.
+type textLines struct{ orig, lower []string }
+
+func splitLines(text string) textLines {
+	orig := strings.Split(text, "\n")
+	lower := make([]string, len(orig))
+	for i, l := range orig {
+		lower[i] = strings.ToLower(l)
+	}
+	return textLines{orig, lower}
+}
+
+// with joins the lines that hold a digit and one of words. With next, a
+// line with one of words needs no digit and the line after it is kept
+// too: a label's number may be on the next line.
+func (l textLines) with(words []string, next bool) string {
+	var b strings.Builder
+	keepNext := false
+	for i, low := range l.lower {
+		keep := keepNext
+		keepNext = false
+		if next || strings.ContainsAny(low, "0123456789") {
+			for _, w := range words {
+				if strings.Contains(low, w) {
+					keep, keepNext = true, next
+					break
+				}
+			}
+		}
+		if keep {
+			b.WriteString(l.orig[i])
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
 // refTokenRE is a document number shaped like a quotation or PI number.
 var refTokenRE = regexp.MustCompile(`(?i)\b((?:QT|QTN|QUO|QUOT|PI|PFI|OFF|ANG|KP)[-_/ ]?\d{2,}(?:[-_/]\d+)*(?:-[A-Z]{1,8})?)\b`)
 
-func refIn(text string) string {
-	for _, m := range refLabelRE.FindAllStringSubmatch(text, -1) {
+// refIn reads a labelled number in lines (the lines of text that may hold
+// one), else a number-shaped token in text.
+func refIn(lines, text string) string {
+	for _, m := range refLabelRE.FindAllStringSubmatch(lines, -1) {
 		if r := strings.TrimRight(m[1], "./-_"); strings.ContainsAny(r, "0123456789") && len(r) >= 3 {
 			return r
 		}
@@ -127,14 +185,14 @@ var (
 
 // totalIn returns the currency and amount of a stated total: the last one
 // in the text (a revised total comes after the first).
-func totalIn(text string) (cur, amount string) {
+func totalIn(lines, text string) (cur, amount string) {
 	best := -1
 	for _, re := range []*regexp.Regexp{totalCurFirstRE, totalCurLastRE} {
-		for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+		for _, m := range re.FindAllStringSubmatchIndex(lines, -1) {
 			if m[0] <= best {
 				continue
 			}
-			c, a := text[m[2]:m[3]], text[m[4]:m[5]]
+			c, a := lines[m[2]:m[3]], lines[m[4]:m[5]]
 			if re == totalCurLastRE {
 				c, a = a, c
 			}
@@ -151,10 +209,10 @@ func totalIn(text string) (cur, amount string) {
 // tableTotal sums the last amount of each line of a price table ("1 | LED
 // panel | 1,500 | USD 7.50 | USD 11,250.00"): lines with two amounts or
 // more, all in one currency, at least one line.
-func tableTotal(text string) (cur, amount string) {
+func tableTotal(priceLines, text string) (cur, amount string) {
 	var cents int64
 	lines := 0
-	for _, line := range strings.Split(text, "\n") {
+	for _, line := range strings.Split(priceLines, "\n") {
 		ms := priceRE.FindAllStringSubmatch(line, -1)
 		if len(ms) < 2 {
 			continue
@@ -180,8 +238,8 @@ func tableTotal(text string) (cur, amount string) {
 	return cur, centsString(cents)
 }
 
-func firstCurrency(text string) string {
-	for _, m := range priceRE.FindAllStringSubmatch(text, -1) {
+func firstCurrency(priceLines, text string) string {
+	for _, m := range priceRE.FindAllStringSubmatch(priceLines, -1) {
 		if code := currencyCode(m[1], text); code != "" {
 			return code
 		}
