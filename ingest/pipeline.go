@@ -181,7 +181,7 @@ func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox str
 // pending_reply (when it has no other customer) and waits in
 // pending_replies until a rep writes to that buyer.
 // The links of inquiries are noted in l, for the caller to flush.
-func (p *Pipeline) Save(ctx context.Context, tx timeline.DB, pr *Prepared, loc *timeline.Location, l *timeline.Relinks) (timeline.SaveResult, error) {
+func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, loc *timeline.Location, l *timeline.Relinks) (timeline.SaveResult, error) {
 	rec := pr.rec
 	events, pending, err := p.events(ctx, tx, pr)
 	if err != nil {

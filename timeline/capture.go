@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mailtrail/mailtrail/message"
 )
 
@@ -67,7 +69,7 @@ type SaveResult struct {
 // a replay after a crash) adds no message and no event. A later copy that
 // knows more (a Sent copy with its Bcc line) fills in what the first lacked
 // and may add events for the customers it reveals.
-func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveResult, error) {
+func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (SaveResult, error) {
 	var l Relinks
 	r, err := SaveUnlinked(ctx, db, c, loc, &l)
 	if err != nil {
@@ -81,7 +83,7 @@ func SaveMessage(ctx context.Context, db DB, c *Captured, loc *Location) (SaveRe
 
 // SaveUnlinked is SaveMessage without the update of inquiry links, which
 // it notes in l: the caller flushes l before committing, once per batch.
-func SaveUnlinked(ctx context.Context, db DB, c *Captured, loc *Location, l *Relinks) (SaveResult, error) {
+func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks) (SaveResult, error) {
 	var r SaveResult
 	var storedHash string
 	save := func(key string) error {
@@ -95,27 +97,56 @@ func SaveUnlinked(ctx context.Context, db DB, c *Captured, loc *Location, l *Rel
 	if err != nil {
 		return r, fmt.Errorf("save message %s: %w", c.DedupKey, err)
 	}
+	// The rest in one round trip: the raw message, where it was found, its
+	// events, and what threading needs of it (statements of a batch run in
+	// order, so the last sees the events).
+	b := &pgx.Batch{}
 	if r.Inserted {
-		if _, err := db.Exec(ctx, insertRawSQL, r.MessageID, c.Raw); err != nil {
-			return r, fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
-		}
+		b.Queue(insertRawSQL, r.MessageID, c.Raw)
 	}
 	if loc != nil {
-		if _, err := db.Exec(ctx, insertLocationSQL, locationArgs(loc, r.MessageID)...); err != nil {
-			return r, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
-		}
+		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
 	}
 	for _, e := range c.Events {
-		tag, err := db.Exec(ctx, insertEventSQL, eventArgs(e, r.MessageID)...)
-		if err != nil {
-			return r, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
-		}
-		r.NewEvents += int(tag.RowsAffected())
+		b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
 	}
-	if err := afterSave(ctx, db, r, c, l); err != nil {
+	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
+	tm, err := sendSave(ctx, db.SendBatch(ctx, b), c, loc, &r)
+	if err != nil {
+		return r, err
+	}
+	if err := afterSave(ctx, db, r, c, l, tm); err != nil {
 		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 	}
 	return r, nil
+}
+
+// sendSave reads the results of SaveUnlinked's batch, in order, into r,
+// and returns the message as threading sees it.
+func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Location, r *SaveResult) (threadMessage, error) {
+	defer br.Close()
+	if r.Inserted {
+		if _, err := br.Exec(); err != nil {
+			return threadMessage{}, fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+		}
+	}
+	if loc != nil {
+		if _, err := br.Exec(); err != nil {
+			return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
+		}
+	}
+	for _, e := range c.Events {
+		tag, err := br.Exec()
+		if err != nil {
+			return threadMessage{}, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
+		}
+		r.NewEvents += int(tag.RowsAffected())
+	}
+	tm, err := scanThreadMessage(br.QueryRow(), r.MessageID)
+	if err != nil {
+		return tm, err
+	}
+	return tm, br.Close()
 }
 
 // FolderState is the sync cursor of one folder.

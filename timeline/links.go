@@ -130,11 +130,11 @@ type Relinks struct {
 // afterSave threads a saved message, writes the quote details onto its
 // quote events and notes in l the links its events can change. It does
 // nothing for a copy saved again with no new event.
-func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured, l *Relinks) error {
+func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured, l *Relinks, tm threadMessage) error {
 	if !r.Inserted && r.NewEvents == 0 {
 		return nil
 	}
-	th, err := assignThread(ctx, db, r.MessageID)
+	th, err := assignThread(ctx, db, tm)
 	if err != nil {
 		return err
 	}

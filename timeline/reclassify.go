@@ -212,7 +212,11 @@ func backfillThreads(ctx context.Context, s *Store, rep *ReclassifyReport) error
 		err = s.InTxRetry(ctx, func(tx pgx.Tx) error {
 			touched = touched[:0]
 			for _, id := range ids {
-				th, err := assignThread(ctx, tx, id)
+				tm, err := scanThreadMessage(tx.QueryRow(ctx, loadThreadSQL, id, maxThreadRefs), id)
+				if err != nil {
+					return err
+				}
+				th, err := assignThread(ctx, tx, tm)
 				if err != nil {
 					return err
 				}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ThreadWindow is how far apart in time two messages may be for the
@@ -49,12 +51,9 @@ type threaded struct {
 // thread keeps it (saving a copy again changes nothing), but its events get
 // the thread id. Round trips are few (two or three for most messages):
 // this runs for every message captured.
-func assignThread(ctx context.Context, db DB, messageID int64) (threaded, error) {
+func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error) {
 	var out threaded
-	m, err := loadThreadMessage(ctx, db, messageID)
-	if err != nil {
-		return out, err
-	}
+	var err error
 	subjectKey, isReply := SubjectKey(m.subject)
 	switch {
 	case m.threadID != nil:
@@ -127,9 +126,8 @@ func assignThread(ctx context.Context, db DB, messageID int64) (threaded, error)
 	return out, nil
 }
 
-func loadThreadMessage(ctx context.Context, db DB, id int64) (threadMessage, error) {
-	m := threadMessage{id: id}
-	err := db.QueryRow(ctx, `
+// loadThreadSQL reads what threading needs of message $1.
+const loadThreadSQL = `
 		WITH m AS (SELECT * FROM messages WHERE id = $1),
 		k AS (
 			SELECT DISTINCT x FROM m,
@@ -143,7 +141,12 @@ func loadThreadMessage(ctx context.Context, db DB, id int64) (threadMessage, err
 			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
 				WHERE r.msgid IN (SELECT x FROM k) ORDER BY tid),
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid IN (SELECT x FROM k))
-		FROM m`, id, maxThreadRefs).Scan(&m.subject, &m.at, &m.threadID, &m.customers, &m.keys, &m.found, &m.nFound)
+		FROM m`
+
+// scanThreadMessage reads the row of loadThreadSQL for message id.
+func scanThreadMessage(row pgx.Row, id int64) (threadMessage, error) {
+	m := threadMessage{id: id}
+	err := row.Scan(&m.subject, &m.at, &m.threadID, &m.customers, &m.keys, &m.found, &m.nFound)
 	if err != nil {
 		return m, fmt.Errorf("load message %d for threading: %w", id, notFound(err))
 	}

@@ -34,7 +34,9 @@ import (
 //
 // MAILTRAIL_BENCH_MESSAGES changes the mailbox size (default 20000);
 // MAILTRAIL_BENCH_CPUPROFILE=FILE runs the sync in the test process
-// under the CPU profiler instead of as the binary (no memory figure then).
+// under the CPU profiler instead of as the binary (no memory figure then);
+// MAILTRAIL_BENCH_PGLOG=FILE saves PostgreSQL's log of every statement
+// of the sync with its duration.
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -79,6 +81,19 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfgPath := syncConfig(b, dbURL, [][2]string{{rep, user}}, "")
+	pgLog := os.Getenv("MAILTRAIL_BENCH_PGLOG")
+	if pgLog != "" {
+		pool, err := pgxpool.New(context.Background(), dbURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []string{`ALTER SYSTEM SET log_min_duration_statement = 0`, `SELECT pg_reload_conf()`} {
+			if _, err := pool.Exec(context.Background(), q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		pool.Close()
+	}
 	b.ResetTimer()
 	var took time.Duration
 	var maxrssMB float64
@@ -96,6 +111,16 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 		maxrssMB = float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
 	}
 	b.StopTimer()
+	if pgLog != "" {
+		// The server's log, every statement with its duration, kept before
+		// the harness removes the cluster.
+		logs, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("mailtrail-testenv-%d-*", os.Getpid()), "postgres", "postgres.log"))
+		for _, l := range logs {
+			if data, err := os.ReadFile(l); err == nil {
+				os.WriteFile(pgLog, data, 0o644)
+			}
+		}
+	}
 	stored := countRows(b, dbURL, `SELECT count(*) FROM message_locations`)
 	if stored != int64(n) {
 		b.Errorf("stored %d locations, want %d", stored, n)
