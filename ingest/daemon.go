@@ -50,12 +50,34 @@ func (s *Syncer) reloadLoop(ctx context.Context) {
 	}
 }
 
-// loop is one mailbox's life in the daemon.
+// loop is one mailbox's life in the daemon, while it holds the mailbox's
+// lease (see lease.go).
 func (s *Syncer) loop(ctx context.Context, rep config.Rep) {
 	var sess *session
-	defer func() { sess.logout() }()
+	defer func() {
+		sess.logout()
+		s.releaseLease(rep)
+	}()
 	failures, idleFailures := 0, 0
+	otherHolder := ""
 	for ctx.Err() == nil {
+		ok, holder, err := s.holdLease(ctx, rep)
+		if !ok {
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("mailbox lease", "rep", rep.Email, "err", err)
+			} else if holder != otherHolder {
+				s.log.Info("mailbox synced by another daemon", "rep", rep.Email, "daemon", holder)
+			}
+			otherHolder = holder
+			sess.logout()
+			sess = nil
+			s.sleepUnlessRetry(ctx, rep, min(s.cfg.Sync.Interval, s.leaseTTL()/3))
+			continue
+		}
+		if otherHolder != "" {
+			s.log.Info("mailbox taken over from another daemon", "rep", rep.Email, "daemon", otherHolder)
+			otherHolder = ""
+		}
 		if parked, _ := s.checkParked(ctx, rep); parked {
 			sess.logout()
 			sess = nil

@@ -42,12 +42,13 @@ type Syncer struct {
 	tokens      map[string]*tokenSource
 	warnedPlain sync.Map
 	roundTrips  atomic.Int64
+	owner       string // in the mailbox leases this syncer holds
 }
 
 // NewSyncer wires a syncer.
 func NewSyncer(cfg *config.Config, store *timeline.Store, pipe *Pipeline, log *slog.Logger) *Syncer {
 	return &Syncer{
-		cfg: cfg, store: store, pipe: pipe, log: log,
+		cfg: cfg, store: store, pipe: pipe, log: log, owner: newOwner(),
 		HTTPClient: &http.Client{Timeout: 30 * time.Second},
 		RetryPoll:  15 * time.Second,
 		workers:    make(chan struct{}, max(1, cfg.Sync.Workers)),
