@@ -20,13 +20,13 @@ const (
 	maxRows      = 2000
 )
 
-// FromMessage is Read, completed from the XLSX attachments of the raw
-// message when the text leaves a field empty (a quotation sheet states its
-// number and total in cells). PDF attachments are not read: no maintained
-// pure-Go library extracts their text reliably.
+// FromMessage is Read, completed from the XLSX and PDF attachments of the
+// raw message when the text leaves a field empty (a quotation sheet or a
+// PI states its number and total in cells). PDFs are read for their text
+// only: a scanned PI says nothing.
 func FromMessage(m *message.Message, raw []byte) Details {
 	d := Read(m)
-	if (d.Ref != "" && d.Amount != "") || !hasXLSX(m) || len(raw) > message.MaxParseSize {
+	if (d.Ref != "" && d.Amount != "") || !hasDocument(m) || len(raw) > message.MaxParseSize {
 		return d
 	}
 	env, err := enmime.ReadEnvelope(bytes.NewReader(raw))
@@ -34,19 +34,27 @@ func FromMessage(m *message.Message, raw []byte) Details {
 		return d
 	}
 	for _, p := range append(env.Attachments, env.Inlines...) {
-		if !isXLSX(p.FileName, p.ContentType) || len(p.Content) > maxXLSXBytes {
+		var x Details
+		var err error
+		switch {
+		case isXLSX(p.FileName, p.ContentType) && len(p.Content) <= maxXLSXBytes:
+			x, err = ReadXLSX(p.Content)
+		case isPDF(p.FileName, p.ContentType) && len(p.Content) <= maxPDFBytes:
+			x, err = ReadPDF(p.Content)
+		default:
 			continue
 		}
-		if x, err := ReadXLSX(p.Content); err == nil {
+		if err == nil {
 			d.fill(x)
 		}
 	}
 	return d
 }
 
-func hasXLSX(m *message.Message) bool {
+// hasDocument tells whether m has an attachment FromMessage can read.
+func hasDocument(m *message.Message) bool {
 	for _, a := range m.Attachments {
-		if isXLSX(a.Filename, a.ContentType) {
+		if isXLSX(a.Filename, a.ContentType) || isPDF(a.Filename, a.ContentType) {
 			return true
 		}
 	}
