@@ -209,7 +209,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		d := quote.FromMessage(message.Parse(raw), raw)
+		d := quote.FromMessage(message.Parse(raw))
 		return timeline.SetQuoteDetails(r.Context(), tx, id, timeline.QuoteDetails{Ref: d.Ref, Currency: d.Currency, Amount: d.Amount})
 	})
 	if err != nil {

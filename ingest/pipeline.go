@@ -123,7 +123,7 @@ func (p *Pipeline) prepare(m *message.Message, raw []byte, rep string) *Prepared
 			break
 		}
 		pr.verdict = p.rules.Kind(m, dir, res.FromForward)
-		pr.rec.Quote = quoteDetails(m, raw, pr.verdict.Kind)
+		pr.rec.Quote = quoteDetails(m, pr.verdict.Kind)
 	}
 	return pr
 }

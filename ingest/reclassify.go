@@ -22,16 +22,16 @@ func (p *Pipeline) Verdict(raw []byte, rep string) (v timeline.Verdict, ok bool)
 }
 
 // quoteDetails reads what a quote states; other kinds get nothing.
-func quoteDetails(m *message.Message, raw []byte, kind string) timeline.QuoteDetails {
+func quoteDetails(m *message.Message, kind string) timeline.QuoteDetails {
 	if kind != classify.KindQuote {
 		return timeline.QuoteDetails{}
 	}
-	return QuoteDetails(m, raw)
+	return QuoteDetails(m)
 }
 
 // QuoteDetails reads a quote's number, currency and total from its text,
 // attachment names and XLSX attachments (package quote).
-func QuoteDetails(m *message.Message, raw []byte) timeline.QuoteDetails {
-	d := quote.FromMessage(m, raw)
+func QuoteDetails(m *message.Message) timeline.QuoteDetails {
+	d := quote.FromMessage(m)
 	return timeline.QuoteDetails{Ref: d.Ref, Currency: d.Currency, Amount: d.Amount}
 }

@@ -32,6 +32,7 @@ var mimeOptions = []enmime.Option{
 	enmime.DisableCharacterDetection(true),
 	enmime.DisableTextConversion(true),
 	enmime.MaxStoredPartErrors(20),
+	enmime.RawContent(true), // see transfer.go
 	enmime.SetReadPartErrorPolicy(keepPartialContent),
 }
 
@@ -250,11 +251,12 @@ func (w *walker) isBody(p *enmime.Part) bool {
 
 // text decodes a body part's bytes from its declared charset.
 func (w *walker) text(p *enmime.Part, isHTML bool) bodyText {
+	content := w.decoded(p)
+	full := len(content)
 	cs := partCharset(p)
 	if cs == "" && isHTML {
-		cs = htmlCharset(p.Content)
+		cs = htmlCharset(content)
 	}
-	content := p.Content
 	if len(content) > 2*maxTextSize {
 		// Text is capped at maxTextSize anyway: decode no more than
 		// twice that (HTML markup and all), cut at a line end.
@@ -262,7 +264,7 @@ func (w *walker) text(p *enmime.Part, isHTML bool) bodyText {
 		if nl := bytes.LastIndexByte(content, '\n'); nl > maxTextSize {
 			content = content[:nl]
 		}
-		w.m.problem("part %s: text part of %d bytes: only the first %d read", partID(p), len(p.Content), len(content))
+		w.m.problem("part %s: text part of %d bytes: only the first %d read", partID(p), full, len(content))
 	}
 	s, problem := decodeText(content, cs)
 	if problem != "" {
@@ -283,12 +285,16 @@ func (w *walker) attachment(p *enmime.Part, ct string) {
 	w.m.addProblems("part "+partID(p), probs)
 	inline := strings.EqualFold(p.Disposition, "inline") ||
 		(p.Disposition == "" && p.ContentID != "")
-	w.atts = append(w.atts, Attachment{
+	a := Attachment{
 		Filename:    name,
 		ContentType: ct,
-		Size:        len(p.Content),
+		Size:        w.decodedSize(p),
 		Inline:      inline,
-	})
+	}
+	if IsDocument(name, ct) && a.Size <= MaxDocumentSize {
+		a.doc = &document{encoded: p.Content, encoding: transferEncoding(p)}
+	}
+	w.atts = append(w.atts, a)
 }
 
 // attachedMessage parses an attached message (or, for
@@ -297,7 +303,7 @@ func (w *walker) attachedMessage(p *enmime.Part, headersOnly bool) {
 	if len(w.fwds) >= maxForwards {
 		return
 	}
-	sub := parse(p.Content, w.limit, w.depth+1, headersOnly || w.depth+1 > maxEmbedDepth)
+	sub := parse(w.decoded(p), w.limit, w.depth+1, headersOnly || w.depth+1 > maxEmbedDepth)
 	for _, prob := range sub.Problems {
 		w.m.problem("part %s (attached message): %s", partID(p), prob)
 	}

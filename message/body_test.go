@@ -3,6 +3,7 @@ package message
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,17 +230,25 @@ JVBERi0=
 		t.Errorf("ContentType = %q", m.ContentType)
 	}
 	want := []Attachment{
-		{"", "image/png", 8, true},
-		{"报价单.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 10, false},
-		{"图纸.pdf", "application/pdf", 5, false},
-		{"采购合同.pdf", "application/octet-stream", 12, false}, // no transfer encoding: raw size
-		{"photo 1.jpg", "image/jpeg", 8, false},
-		{"notes.txt", "text/plain", 23, false},
-		{"winmail.dat", "application/ms-tnef", 8, false},
-		{"报价单.pdf", "application/pdf", 8, false},
+		{"", "image/png", 8, true, nil},
+		{"报价单.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 10, false, nil},
+		{"图纸.pdf", "application/pdf", 5, false, nil},
+		{"采购合同.pdf", "application/octet-stream", 12, false, nil}, // no transfer encoding: raw size
+		{"photo 1.jpg", "image/jpeg", 8, false, nil},
+		{"notes.txt", "text/plain", 23, false, nil},
+		{"winmail.dat", "application/ms-tnef", 8, false, nil},
+		{"报价单.pdf", "application/pdf", 8, false, nil},
 	}
-	if !reflect.DeepEqual(m.Attachments, want) {
-		t.Errorf("Attachments =\n%#v\nwant\n%#v", m.Attachments, want)
+	// Documents (PDF, XLSX) keep their decoded content, nothing else does.
+	got := slices.Clone(m.Attachments)
+	for i, a := range got {
+		if c := a.Content(); IsDocument(a.Filename, a.ContentType) != (c != nil) || (c != nil && len(c) != a.Size) {
+			t.Errorf("attachment %q: content of %d bytes, size %d", a.Filename, len(c), a.Size)
+		}
+		got[i].doc = nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Attachments =\n%#v\nwant\n%#v", got, want)
 	}
 	if m.Malformed {
 		t.Errorf("Problems = %q", m.Problems)
@@ -376,5 +385,35 @@ func TestBrokenInput(t *testing.T) {
 	}
 	if m := Parse([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhello\r\n")); m.Text != "hello" || !m.Malformed {
 		t.Errorf("unclosed boundary: Text=%q Problems=%q", m.Text, m.Problems)
+	}
+}
+
+// Transfer encodings are undone by the walker (enmime leaves them): base64
+// with line breaks, quoted-printable with soft breaks and trailing blanks;
+// bad characters or escapes are kept or skipped, and flagged.
+func TestTransferDecoding(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		bad      bool
+		decode   func([]byte) ([]byte, bool)
+	}{
+		{"aGVs\r\nbG8g\r\nd29y bGQ=\r\n", "hello world", false, decodeBase64Body},
+		{"aGVs!bG8=", "hello", true, decodeBase64Body},
+		{"aGVsbG8", "hello", false, decodeBase64Body},
+		{"caf=C3=A9 =\r\nau lait  \r\nprix =3D 5", "café au lait\r\nprix = 5", false, decodeQuotedPrintable},
+		{"soft=\nbreak=  \nand end=", "softbreakand end", false, decodeQuotedPrintable},
+		{"price =ZZ 100", "price =ZZ 100", true, decodeQuotedPrintable},
+	} {
+		got, bad := tc.decode([]byte(tc.in))
+		if string(got) != tc.want || bad != tc.bad {
+			t.Errorf("%q: got %q (bad %v), want %q (bad %v)", tc.in, got, bad, tc.want, tc.bad)
+		}
+	}
+	// An attachment is measured without being decoded.
+	m := Parse([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee the PI.\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=pi.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		"JVBERi0xLjQK\r\nJeLjz9MK\r\n--b--\r\n"))
+	if len(m.Attachments) != 1 || m.Attachments[0].Size != 15 || m.Malformed {
+		t.Errorf("attachments %+v, malformed %v: want one of 15 bytes", m.Attachments, m.Malformed)
 	}
 }

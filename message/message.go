@@ -5,7 +5,10 @@
 // message is flagged Malformed, so the caller still stores it.
 package message
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Address is one mailbox from a header. Email is the address as written
 // (decoded, display name dropped); Name is the decoded display name.
@@ -23,10 +26,47 @@ type Address struct {
 // (Content-Disposition: inline, or a Content-ID without a disposition, as
 // for images in multipart/related): usually logos and signatures.
 type Attachment struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int    `json:"size"`
-	Inline      bool   `json:"inline,omitempty"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int       `json:"size"`
+	Inline      bool      `json:"inline,omitempty"`
+	doc         *document // see Content
+}
+
+// document is a document attachment's file as found in the message.
+type document struct {
+	encoded  []byte
+	encoding string // Content-Transfer-Encoding, lower case
+}
+
+// Content returns the file of a document attachment (a PDF or an XLSX of
+// at most MaxDocumentSize bytes: a quotation or PI that package quote
+// reads), decoded on demand; nil for any other attachment. Parsing
+// decodes no attachment: most are never read.
+func (a Attachment) Content() []byte {
+	if a.doc == nil {
+		return nil
+	}
+	switch a.doc.encoding {
+	case "base64":
+		out, _ := decodeBase64Body(a.doc.encoded)
+		return out
+	case "quoted-printable":
+		out, _ := decodeQuotedPrintable(a.doc.encoded)
+		return out
+	}
+	return a.doc.encoded
+}
+
+// MaxDocumentSize bounds the documents whose content a Message keeps.
+const MaxDocumentSize = 10 << 20
+
+// IsDocument tells the attachments whose content is kept: PDF and XLSX.
+func IsDocument(name, contentType string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".pdf") || strings.HasSuffix(n, ".xlsx") ||
+		strings.EqualFold(contentType, "application/pdf") ||
+		strings.EqualFold(contentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 }
 
 // Message is a parsed message. Raw is not kept here: the caller owns it.

@@ -109,7 +109,7 @@ Content-Transfer-Encoding: base64
 	if got := Read(m); got.Amount != "" || got.Ref != "" {
 		t.Fatalf("text alone: %+v", got)
 	}
-	if got, want := FromMessage(m, raw), (Details{"PI-2026-0418", "USD", "11250.00"}); got != want {
+	if got, want := FromMessage(m), (Details{"PI-2026-0418", "USD", "11250.00"}); got != want {
 		t.Fatalf("FromMessage = %+v, want %+v", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jhillyerd/enmime/v2"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/mailtrail/mailtrail/message"
@@ -20,27 +19,27 @@ const (
 	maxRows      = 2000
 )
 
-// FromMessage is Read, completed from the XLSX and PDF attachments of the
-// raw message when the text leaves a field empty (a quotation sheet or a
-// PI states its number and total in cells). PDFs are read for their text
-// only: a scanned PI says nothing.
-func FromMessage(m *message.Message, raw []byte) Details {
+// FromMessage is Read, completed from the XLSX and PDF attachments that
+// the parser kept (message.Attachment.Content) when the text leaves a
+// field empty (a quotation sheet or a PI states its number and total in
+// cells). PDFs are read for their text only: a scanned PI says nothing.
+func FromMessage(m *message.Message) Details {
 	d := Read(m)
-	if (d.Ref != "" && d.Amount != "") || !hasDocument(m) || len(raw) > message.MaxParseSize {
-		return d
-	}
-	env, err := enmime.ReadEnvelope(bytes.NewReader(raw))
-	if err != nil {
-		return d
-	}
-	for _, p := range append(env.Attachments, env.Inlines...) {
+	for _, a := range m.Attachments {
+		if d.Ref != "" && d.Amount != "" {
+			break
+		}
+		content := a.Content()
+		if content == nil {
+			continue
+		}
 		var x Details
 		var err error
 		switch {
-		case isXLSX(p.FileName, p.ContentType) && len(p.Content) <= maxXLSXBytes:
-			x, err = ReadXLSX(p.Content)
-		case isPDF(p.FileName, p.ContentType) && len(p.Content) <= maxPDFBytes:
-			x, err = ReadPDF(p.Content)
+		case isXLSX(a.Filename, a.ContentType):
+			x, err = ReadXLSX(content)
+		case isPDF(a.Filename, a.ContentType):
+			x, err = ReadPDF(content)
 		default:
 			continue
 		}
@@ -49,16 +48,6 @@ func FromMessage(m *message.Message, raw []byte) Details {
 		}
 	}
 	return d
-}
-
-// hasDocument tells whether m has an attachment FromMessage can read.
-func hasDocument(m *message.Message) bool {
-	for _, a := range m.Attachments {
-		if isXLSX(a.Filename, a.ContentType) || isPDF(a.Filename, a.ContentType) {
-			return true
-		}
-	}
-	return false
 }
 
 func isXLSX(name, contentType string) bool {

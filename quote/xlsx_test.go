@@ -100,7 +100,7 @@ Content-Transfer-Encoding: base64
 	if got := Read(m); got.Amount != "" || got.Ref != "QT-2026-0177-revised" {
 		t.Fatalf("text alone: %+v", got)
 	}
-	if got, want := FromMessage(m, raw), (Details{"QT-2026-0177-revised", "USD", "5864.00"}); got != want {
+	if got, want := FromMessage(m), (Details{"QT-2026-0177-revised", "USD", "5864.00"}); got != want {
 		t.Fatalf("FromMessage = %+v, want %+v", got, want)
 	}
 }
