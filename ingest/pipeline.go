@@ -125,6 +125,12 @@ func (p *Pipeline) prepare(m *message.Message, raw []byte, rep string) *Prepared
 		pr.verdict = p.rules.Kind(m, dir, res.FromForward)
 		pr.rec.Quote = quoteDetails(m, pr.verdict.Kind)
 	}
+	// The documents' files were for the quote details: a prepared message
+	// waits for its batch's commit, and its raw bytes are enough to hold.
+	pr.rec.Attachments = make([]message.Attachment, len(m.Attachments))
+	for i, a := range m.Attachments {
+		pr.rec.Attachments[i] = a.WithoutContent()
+	}
 	return pr
 }
 

@@ -33,6 +33,13 @@ type Attachment struct {
 	doc         *document // see Content
 }
 
+// WithoutContent is a without its file: what is kept of it once the
+// message has been read (the file can be megabytes).
+func (a Attachment) WithoutContent() Attachment {
+	a.doc = nil
+	return a
+}
+
 // document is a document attachment's file as found in the message.
 type document struct {
 	encoded  []byte
