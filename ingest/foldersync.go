@@ -318,13 +318,17 @@ func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, s
 	}
 }
 
-// prepareAll parses, matches and classifies a batch on every core.
+// prepareAll parses, matches and classifies a batch on every core but
+// one: the commit of the batch before (and the PostgreSQL backend serving
+// it, often on the same host) is the sync's critical path, and waited for
+// a core when parsing took them all (2,000 messages on 2 cores: 14.7-17.5 s
+// -> 13.3-15.3 s).
 func (s *Syncer) prepareAll(b *fetchedBatch, rep, role string) map[imap.UID]*Prepared {
 	out := make(map[imap.UID]*Prepared, len(b.msgs))
 	var mu sync.Mutex
 	work := make(chan *fetchedMsg)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(b.msgs))) {
+	for range min(max(1, runtime.GOMAXPROCS(0)-1), max(1, len(b.msgs))) {
 		wg.Go(func() {
 			for m := range work {
 				pr := s.prepareOne(m, rep, role)
