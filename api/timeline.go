@@ -54,22 +54,22 @@ func (s *Server) pol() timeline.Policy {
 // customers, timelines and search show them: admins and managers every
 // customer, a rep the customers they own or corresponded with, a rep
 // token without an address none.
-func viewer(r *http.Request) timeline.Viewer {
-	return timeline.Viewer(principal(r).Scope().Rep)
+func viewer(r *http.Request) timeline.Scope {
+	return principal(r).Scope()
 }
 
 // repParam reads ?rep=. A rep may only ask about themselves, and gets
 // themselves when they leave it out.
-func viewerRepParam(w http.ResponseWriter, r *http.Request, v timeline.Viewer) (string, bool) {
+func viewerRepParam(w http.ResponseWriter, r *http.Request, v timeline.Scope) (string, bool) {
 	rep := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("rep")))
-	if v == timeline.AllCustomers {
+	if v.All() {
 		return rep, true
 	}
-	if rep != "" && rep != string(v) {
+	if rep != "" && rep != v.Rep {
 		writeError(w, http.StatusForbidden, "forbidden", "a rep sees only their own figures")
 		return "", false
 	}
-	return string(v), true
+	return v.Rep, true
 }
 
 // canSee writes 404 when the caller may not see customer id, as if it did
@@ -368,7 +368,7 @@ func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.AllCustomers, limit)
+	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.Scope{}, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -69,7 +69,7 @@ type Page struct {
 // ever wrote to it. rep, when set, keeps the customers it owns. Customers
 // without a grade, or with a grade the policy has no cadence for, are not
 // listed.
-func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, v Viewer, pg Page) ([]Followup, error) {
+func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, pg Page) ([]Followup, error) {
 	var grades []string
 	var secs []float64
 	for g, d := range p.Cadence {
@@ -87,7 +87,7 @@ func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 				SELECT e.id, e.occurred_at, e.rep, e.kind, e.message_id FROM events e
 				WHERE e.customer_id = c.id AND e.direction = 'out'
 				ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) lt ON true
-			WHERE ($3 = '' OR c.owner = $3) AND `+visibleSQL("c.id", "$4")+`)
+			WHERE ($3 = '' OR c.owner = $3) AND `+VisibleSQL("c.id", 4)+`)
 		SELECT c.id, c.name, c.grade, c.owner, c.created_at, c.secs, c.due,
 			c.touch_id, c.touch_at, c.touch_rep, c.touch_kind, tm.subject,
 			oi.id, oi.occurred_at, oi.subject
@@ -99,7 +99,7 @@ func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) oi ON true
 		WHERE c.due < $5
 		ORDER BY c.due, c.id
-		LIMIT $6 OFFSET $7`, grades, secs, rep, string(v), now, pg.Limit, pg.Offset)
+		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("follow-ups: %w", err)
 	}
@@ -152,15 +152,15 @@ type RepCount struct {
 // them) although p.UnansweredAfter of working time has passed by now, and
 // their number per rep (over all of them, not just the page). rep, when
 // set, keeps that rep's inquiries.
-func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.Time, rep string, v Viewer, pg Page) ([]UnansweredInquiry, []RepCount, error) {
+func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.Time, rep string, scope Scope, pg Page) ([]UnansweredInquiry, []RepCount, error) {
 	cutoff := p.Work.Sub(now, p.UnansweredAfter)
 	where := `e.kind = 'inquiry' AND e.replied_at IS NULL AND e.occurred_at <= $1 AND e.occurred_at >= $2
-		AND ($3 = '' OR e.rep = $3) AND ` + visibleSQL("e.customer_id", "$4")
+		AND ($3 = '' OR e.rep = $3) AND ` + VisibleSQL("e.customer_id", 4)
 	rows, err := db.Query(ctx, `
 		SELECT e.id, e.customer_id, c.name, e.rep, m.subject, e.occurred_at, e.thread_id
 		FROM events e JOIN customers c ON c.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE `+where+`
-		ORDER BY e.occurred_at, e.id LIMIT $5 OFFSET $6`, cutoff, since, rep, string(v), pg.Limit, pg.Offset)
+		ORDER BY e.occurred_at, e.id LIMIT $5 OFFSET $6`, cutoff, since, rep, scope.Rep, pg.Limit, pg.Offset)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unanswered inquiries: %w", err)
 	}
@@ -175,7 +175,7 @@ func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.T
 		return nil, nil, fmt.Errorf("unanswered inquiries: %w", err)
 	}
 	rows, err = db.Query(ctx, `SELECT e.rep, count(*) FROM events e WHERE `+where+` GROUP BY e.rep ORDER BY 2 DESC, 1`,
-		cutoff, since, rep, string(v))
+		cutoff, since, rep, scope.Rep)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unanswered inquiries per rep: %w", err)
 	}
@@ -207,7 +207,7 @@ type PoolEntry struct {
 // p.PoolReleaseAfter is set, the customers whose owner has not written to
 // them (no outbound event by the owner) for that long, by customer id. The
 // list is computed, not applied: ownership is not changed here.
-func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, v Viewer, pg Page) ([]PoolEntry, error) {
+func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, scope Scope, pg Page) ([]PoolEntry, error) {
 	release := p.PoolReleaseAfter
 	rows, err := db.Query(ctx, `
 		WITH c AS (
@@ -218,13 +218,13 @@ func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, v Viewer, p
 				SELECT e.occurred_at AS at FROM events e
 				WHERE e.customer_id = c.id AND e.direction = 'out' AND (coalesce(c.owner, '') = '' OR e.rep = c.owner)
 				ORDER BY e.occurred_at DESC LIMIT 1) lt ON true
-			WHERE `+visibleSQL("c.id", "$1")+`)
+			WHERE `+VisibleSQL("c.id", 1)+`)
 		SELECT id, name, grade, owner, touch_at,
 			CASE WHEN owner = '' THEN 'no_owner' ELSE 'owner_inactive' END,
 			extract(epoch FROM $2 - coalesce(touch_at, created_at)) / 86400
 		FROM c
 		WHERE owner = '' OR ($3::interval > '0'::interval AND coalesce(touch_at, created_at) < $2 - $3::interval)
-		ORDER BY id LIMIT $4 OFFSET $5`, string(v), now, release, pg.Limit, pg.Offset)
+		ORDER BY id LIMIT $4 OFFSET $5`, scope.Rep, now, release, pg.Limit, pg.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("public pool: %w", err)
 	}

@@ -267,7 +267,7 @@ type ChurnRow struct {
 // Churn lists the customers whose inbound events in the window ending at
 // now fell to at most MaxRatio of what their own rate over the baseline
 // period before the window predicts, biggest shortfall first.
-func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, v Viewer, limit int) ([]ChurnRow, error) {
+func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, scope Scope, limit int) ([]ChurnRow, error) {
 	p = p.withDefaults()
 	ws := now.Add(-p.Window)
 	bs := ws.Add(-p.Baseline)
@@ -287,9 +287,9 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, v Viewer, l
 			w.base * $4::float8 AS expected
 		FROM w JOIN customers c ON c.id = w.customer_id
 		WHERE w.base * $4::float8 >= $5::float8 AND w.recent <= $6::float8 * w.base * $4::float8
-			AND `+visibleSQL("c.id", "$7")+`
+			AND `+VisibleSQL("c.id", 7)+`
 		ORDER BY w.base * $4::float8 - w.recent DESC, c.id
-		LIMIT $8`, bs, ws, now, scale, p.MinExpected, p.MaxRatio, string(v), limit)
+		LIMIT $8`, bs, ws, now, scale, p.MinExpected, p.MaxRatio, scope.Rep, limit)
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ type Thread struct {
 // after the event (AfterAt, AfterID) when set, at most limit of them. An id
 // merged into another thread resolves to that thread. ErrNotFound when the
 // thread does not exist or v sees none of its customers.
-func GetThread(ctx context.Context, db DB, id int64, v Viewer, afterAt time.Time, afterID int64, limit int) (Thread, error) {
+func GetThread(ctx context.Context, db DB, id int64, scope Scope, afterAt time.Time, afterID int64, limit int) (Thread, error) {
 	live, err := resolveThread(ctx, db, id)
 	if err != nil {
 		return Thread{}, err
@@ -111,7 +111,7 @@ func GetThread(ctx context.Context, db DB, id int64, v Viewer, afterAt time.Time
 	t := Thread{ThreadID: live}
 	err = db.QueryRow(ctx, `
 		SELECT coalesce(array_agg(DISTINCT e.customer_id ORDER BY e.customer_id), '{}') FROM events e
-		WHERE e.thread_id = $1 AND `+visibleSQL("e.customer_id", "$2"), live, string(v)).Scan(&t.CustomerIDs)
+		WHERE e.thread_id = $1 AND `+VisibleSQL("e.customer_id", 2), live, scope.Rep).Scan(&t.CustomerIDs)
 	if err != nil {
 		return t, fmt.Errorf("thread %d: %w", live, err)
 	}

@@ -56,7 +56,7 @@ func TestThreadsByReferences(t *testing.T) {
 	if f.thread(other) == f.thread(a) {
 		t.Fatal("an unrelated message joined the thread")
 	}
-	th, err := timeline.GetThread(f.ctx, f.s.Pool, f.thread(a), timeline.AllCustomers, time.Time{}, 0, 50)
+	th, err := timeline.GetThread(f.ctx, f.s.Pool, f.thread(a), timeline.Scope{}, time.Time{}, 0, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestThreadsMerge(t *testing.T) {
 	}
 	live := f.thread(x)
 	for _, old := range []int64{tx, ty} {
-		th, err := timeline.GetThread(f.ctx, f.s.Pool, old, timeline.AllCustomers, time.Time{}, 0, 50)
+		th, err := timeline.GetThread(f.ctx, f.s.Pool, old, timeline.Scope{}, time.Time{}, 0, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestThreadsBySubjectFallback(t *testing.T) {
 
 func TestGetThreadMissing(t *testing.T) {
 	f := newFx(t)
-	if _, err := timeline.GetThread(f.ctx, f.s.Pool, 999, timeline.AllCustomers, time.Time{}, 0, 10); !errors.Is(err, timeline.ErrNotFound) {
+	if _, err := timeline.GetThread(f.ctx, f.s.Pool, 999, timeline.Scope{}, time.Time{}, 0, 10); !errors.Is(err, timeline.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }
