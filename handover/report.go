@@ -147,8 +147,11 @@ type Contact struct {
 	LastContact time.Time `json:"last_contact"`
 }
 
-// Thread is a conversation, grouped by subject.
+// Thread is a conversation: the store's thread (References, In-Reply-To,
+// else subject and participants; see timeline's threading), or for mail
+// saved without one, its subject.
 type Thread struct {
+	ID          int64     `json:"thread_id,omitempty"` // GET /api/v1/threads/{id}; 0 when grouped by subject
 	Subject     string    `json:"subject"`
 	Messages    int       `json:"messages"`
 	LastAt      time.Time `json:"last_at"`
@@ -331,14 +334,15 @@ func loadContacts(ctx context.Context, db timeline.DB, ids []int64, until time.T
 	return rows.Err()
 }
 
-// loadThreads groups each customer's messages in the period by subject
-// (ThreadKey) and keeps the threads the rep took part in whose last
+// loadThreads groups each customer's messages in the period by thread
+// (by subject, ThreadKey, for those without one) and keeps the threads the rep took part in whose last
 // message is at most o.ActiveDays old, newest first.
 func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, since time.Time, byID map[int64]*Customer) error {
 	rows, err := db.Query(ctx, `
 		SELECT e.customer_id, e.rep, e.direction, e.occurred_at, m.subject,
-			coalesce(lower(m.from_addrs->0->>'email'), '')
+			coalesce(lower(m.from_addrs->0->>'email'), ''), coalesce(t.merged_into, t.id, 0)
 		FROM events e JOIN messages m ON m.id = e.message_id
+		LEFT JOIN threads t ON t.id = e.thread_id
 		WHERE e.customer_id = ANY($1) AND e.occurred_at >= $2 AND e.occurred_at <= $3
 		ORDER BY e.customer_id, e.occurred_at, e.id`, ids, since, o.Now)
 	if err != nil {
@@ -346,7 +350,8 @@ func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, si
 	}
 	type key struct {
 		customer int64
-		subject  string
+		thread   int64
+		subject  string // when thread is 0
 	}
 	type acc struct {
 		Thread
@@ -358,14 +363,18 @@ func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, si
 		var id int64
 		var rep, dir, subject, from string
 		var at time.Time
-		if err := rows.Scan(&id, &rep, &dir, &at, &subject, &from); err != nil {
+		var thread int64
+		if err := rows.Scan(&id, &rep, &dir, &at, &subject, &from, &thread); err != nil {
 			rows.Close()
 			return fmt.Errorf("threads: %w", err)
 		}
-		k := key{id, ThreadKey(subject)}
+		k := key{customer: id, thread: thread}
+		if thread == 0 {
+			k.subject = ThreadKey(subject)
+		}
 		t := threads[k]
 		if t == nil {
-			t = &acc{}
+			t = &acc{Thread: Thread{ID: thread}}
 			threads[k] = t
 			order = append(order, k)
 		}

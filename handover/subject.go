@@ -18,9 +18,8 @@ var replyPrefixes = []string{
 // without leading reply/forward markers ("Re:", "RE[2]:", "Fwd:", "回复：",
 // "[EXT]"-style tags), with runs of space folded and letters lower-cased.
 // "Re: Fwd: RFQ  LED panel" and "rfq led panel" give the same key.
-//
-// TODO(lead): once issue 4 gives events a thread id, group by it instead
-// and keep this only for mail without one.
+// Threads are grouped by the store's thread id; this key serves mail
+// saved without one.
 func ThreadKey(subject string) string {
 	return strings.ToLower(strings.Join(strings.Fields(stripPrefixes(subject)), " "))
 }

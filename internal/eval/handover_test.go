@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/handover"
+	"github.com/mailtrail/mailtrail/timeline"
 	"github.com/mailtrail/mailtrail/internal/chromium"
 )
 
@@ -152,7 +153,10 @@ type labelled struct {
 	inbound   bool            // from the buyer, or a colleague's forward of the buyer's mail
 	mailboxes map[string]bool // reps whose mailbox holds a copy
 	mid       string          // Message-ID without <>
+	refs      []string        // In-Reply-To and References, without <>
 }
+
+var msgIDRE = regexp.MustCompile(`<([^<>\s]+)>`)
 
 var addrRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+`)
 
@@ -163,8 +167,9 @@ var addrRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+`)
 //   - the rep who handled a message sent it (From is the rep or an
 //     alias), else was the first rep it was addressed to, else owns the
 //     mailbox of its first file;
-//   - an inquiry is open when no later message to the same customer is a
-//     quote; a quote is unanswered when no later message of the same
+//   - an inquiry is open when no quote to the same customer follows it
+//     within timeline.QuoteWindow or in reply to it (its Message-ID in the
+//     quote's In-Reply-To or References); a quote is unanswered when no later message of the same
 //     customer is inbound (From outside the company, or a colleague
 //     forwarding the buyer's mail);
 //   - a customer is sole-contact when every message with them was
@@ -213,6 +218,9 @@ func expectedHandover(t *testing.T, w *devWorld) map[string]*expectation {
 		if l.MessageID != nil {
 			x.mid = strings.Trim(*l.MessageID, "<>")
 		}
+		for _, m := range msgIDRE.FindAllStringSubmatch(m.Header.Get("In-Reply-To")+" "+m.Header.Get("References"), -1) {
+			x.refs = append(x.refs, m[1])
+		}
 		for _, c := range l.Want() {
 			x.customers = append(x.customers, canon(c))
 		}
@@ -254,7 +262,10 @@ func expectedHandover(t *testing.T, w *devWorld) map[string]*expectation {
 				continue
 			}
 			for _, c := range x.customers {
-				if x.kind == "inquiry" && !later(x.at, c, func(y labelled) bool { return y.kind == "quote" }) {
+				answers := func(y labelled) bool {
+					return y.kind == "quote" && (!y.at.After(x.at.Add(timeline.QuoteWindow)) || x.mid != "" && slices.Contains(y.refs, x.mid))
+				}
+				if x.kind == "inquiry" && !later(x.at, c, answers) {
 					e.openInquiries = append(e.openInquiries, c+"|"+x.mid)
 				}
 				if x.kind == "quote" && !x.inbound && !later(x.at, c, func(y labelled) bool { return y.inbound }) {
