@@ -49,8 +49,8 @@ type threaded struct {
 // When its ids lead to two threads or more, they are one conversation: the
 // younger threads are merged into the oldest. A message that already has a
 // thread keeps it (saving a copy again changes nothing), but its events get
-// the thread id. Round trips are few (two or three for most messages):
-// this runs for every message captured.
+// the thread id. It costs one round trip for most messages (m was read in
+// the batch that saved it): this runs for every message captured.
 func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error) {
 	var out threaded
 	var err error
@@ -66,10 +66,6 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 				return out, err
 			}
 		}
-	default:
-		if out.thread, err = threadBySubjectOrNew(ctx, db, m, subjectKey, isReply); err != nil {
-			return out, err
-		}
 	}
 	keys := m.keys
 	if m.threadID != nil {
@@ -79,24 +75,30 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 	var ids, custs []int64
 	var kinds, dirs []string
 	var ats []time.Time
-	// One statement registers the ids (a concurrent transaction's
+	// One statement finds the thread by subject or opens one (when no id
+	// led to one), registers the ids (a concurrent transaction's
 	// conflicting row makes DO NOTHING wait for it; see below), threads the
 	// message and its events, and returns the events.
+	tid, args := `tid AS (SELECT $2::bigint AS id),`, []any{m.id, out.thread, keys, subjectKey, isReply}
+	if m.threadID == nil && len(m.found) == 0 {
+		tid, args = bySubjectOrNewSQL, append(args, m.at, ThreadWindow, m.customers)
+	}
 	err = db.QueryRow(ctx, `
-		WITH r AS (
-			INSERT INTO thread_refs (msgid, thread_id) SELECT k, $2 FROM unnest($3::text[]) k
+		WITH `+tid+`
+		r AS (
+			INSERT INTO thread_refs (msgid, thread_id) SELECT k, (SELECT id FROM tid) FROM unnest($3::text[]) k
 			ON CONFLICT DO NOTHING RETURNING 1),
 		mu AS (
-			UPDATE messages SET thread_id = $2, subject_key = $4, is_reply = $5
+			UPDATE messages SET thread_id = (SELECT id FROM tid), subject_key = $4, is_reply = $5
 			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
 		eu AS (
-			UPDATE events SET thread_id = $2 WHERE message_id = $1
+			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
 			RETURNING id, customer_id, kind, direction, occurred_at)
-		SELECT (SELECT count(*) FROM r),
+		SELECT (SELECT id FROM tid), (SELECT count(*) FROM r),
 			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
 			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
 			coalesce(array_agg(occurred_at ORDER BY id), '{}')
-		FROM eu`, m.id, out.thread, keys, subjectKey, isReply).Scan(&inserted, &ids, &custs, &kinds, &dirs, &ats)
+		FROM eu`, args...).Scan(&out.thread, &inserted, &ids, &custs, &kinds, &dirs, &ats)
 	if err != nil {
 		return out, fmt.Errorf("thread message %d: %w", m.id, err)
 	}
@@ -175,35 +177,24 @@ func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int
 	return out, rows.Err()
 }
 
-// threadBySubjectOrNew is the fallback for mail without usable
-// In-Reply-To and References: the thread of the nearest message in time
-// with the same subject key, an event for one of m's customers, within
-// ThreadWindow, where the later of the two is a reply (two fresh messages
-// with the same subject are two conversations; a reply stored before the
-// message it answers is found from either side). Messages on no customer's
-// timeline and empty subjects never take part. Without such a message, a
-// new thread (in the same statement).
-func threadBySubjectOrNew(ctx context.Context, db DB, m threadMessage, key string, isReply bool) (int64, error) {
-	var thread int64
-	err := db.QueryRow(ctx, `
-		WITH cand AS (
+// bySubjectOrNewSQL is the tid of assignThread's statement for a message
+// none of whose ids leads to a thread: the thread of a message with the
+// same subject key ($4), a customer in common ($8) and a time within $7
+// of its own ($6), the later of the two being a reply ($5 for this one),
+// nearest in time first; else a new thread.
+const bySubjectOrNewSQL = `
+		cand AS (
 			SELECT coalesce(t.merged_into, t.id) AS id
 			FROM messages o JOIN threads t ON t.id = o.thread_id
-			WHERE $1 <> '' AND cardinality($6::bigint[]) > 0
-				AND o.subject_key = $1 AND o.id <> $2
-				AND CASE WHEN o.sent_at <= $4::timestamptz THEN $3 ELSE o.is_reply END
-				AND o.sent_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
-				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($6))
-			ORDER BY abs(extract(epoch FROM o.sent_at - $4::timestamptz)), o.id
+			WHERE $4 <> '' AND cardinality($8::bigint[]) > 0
+				AND o.subject_key = $4 AND o.id <> $1
+				AND CASE WHEN o.sent_at <= $6::timestamptz THEN $5 ELSE o.is_reply END
+				AND o.sent_at BETWEEN $6::timestamptz - $7::interval AND $6::timestamptz + $7::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
+			ORDER BY abs(extract(epoch FROM o.sent_at - $6::timestamptz)), o.id
 			LIMIT 1),
-		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id)
-		SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh))`,
-		key, m.id, isReply, m.at, ThreadWindow, m.customers).Scan(&thread)
-	if err != nil {
-		return 0, fmt.Errorf("thread for message %d: %w", m.id, err)
-	}
-	return thread, nil
-}
+		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id),
+		tid AS (SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh), $2::bigint) AS id),`
 
 // mergeThreads moves everything of losers into winner and leaves each
 // loser pointing at it. It returns the customers whose events moved.
