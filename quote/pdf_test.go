@@ -1,7 +1,6 @@
 package quote
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -85,26 +84,8 @@ func TestReadPDFBadInput(t *testing.T) {
 
 // The mail says only "see the attached PI": the PDF completes it.
 func TestFromMessagePDF(t *testing.T) {
-	raw := []byte(strings.ReplaceAll(`From: amy@ourco.example
-To: buyer@example.com
-Subject: PI for your order
-Message-ID: <pi@ourco.example>
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary=b
-
---b
-Content-Type: text/plain; charset=utf-8
-
-Dear Li, please find the proforma invoice attached.
-
---b
-Content-Type: application/pdf; name="invoice.pdf"
-Content-Disposition: attachment; filename="invoice.pdf"
-Content-Transfer-Encoding: base64
-
-`+base64.StdEncoding.EncodeToString(piPDF(true))+`
---b--
-`, "\n", "\r\n"))
+	raw := mailWithFile("PI for your order", "Dear Li, please find the proforma invoice attached.",
+		"application/pdf", "invoice.pdf", piPDF(true))
 	m := message.Parse(raw)
 	if got := Read(m); got.Amount != "" || got.Ref != "" {
 		t.Fatalf("text alone: %+v", got)

@@ -68,17 +68,18 @@ func TestReadXLSX(t *testing.T) {
 	}
 }
 
-// The text says nothing of the total: the attached sheet completes it.
-func TestFromMessageXLSX(t *testing.T) {
-	b64 := base64.StdEncoding.EncodeToString(quotationSheet(t))
+// mailWithFile is a rep's mail saying text, with file attached as name
+// (of contentType), base64 in lines of 76 characters.
+func mailWithFile(subject, text, contentType, name string, file []byte) []byte {
+	b64 := base64.StdEncoding.EncodeToString(file)
 	var lines []string
 	for len(b64) > 76 {
 		lines, b64 = append(lines, b64[:76]), b64[76:]
 	}
 	lines = append(lines, b64)
-	raw := []byte(strings.ReplaceAll(`From: amy@ourco.example
+	return []byte(strings.ReplaceAll(`From: amy@ourco.example
 To: buyer@example.com
-Subject: Re: RFQ
+Subject: `+subject+`
 Message-ID: <x@ourco.example>
 MIME-Version: 1.0
 Content-Type: multipart/mixed; boundary=b
@@ -86,16 +87,22 @@ Content-Type: multipart/mixed; boundary=b
 --b
 Content-Type: text/plain; charset=utf-8
 
-Dear Li, please find our revised quotation attached.
+`+text+`
 
 --b
-Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
-Content-Disposition: attachment; filename="QT-2026-0177-revised.xlsx"
+Content-Type: `+contentType+`
+Content-Disposition: attachment; filename="`+name+`"
 Content-Transfer-Encoding: base64
 
 `+strings.Join(lines, "\n")+`
 --b--
 `, "\n", "\r\n"))
+}
+
+// The text says nothing of the total: the attached sheet completes it.
+func TestFromMessageXLSX(t *testing.T) {
+	raw := mailWithFile("Re: RFQ", "Dear Li, please find our revised quotation attached.",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "QT-2026-0177-revised.xlsx", quotationSheet(t))
 	m := message.Parse(raw)
 	if got := Read(m); got.Amount != "" || got.Ref != "QT-2026-0177-revised" {
 		t.Fatalf("text alone: %+v", got)
