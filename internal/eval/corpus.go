@@ -35,20 +35,23 @@ func (l Label) Want() []string {
 
 // Company is company.json.
 type Company struct {
-	Name    string   `json:"name"`
-	Domains []string `json:"domains"`
-	Reps    []struct {
-		Email   string   `json:"email"`
-		Name    string   `json:"name"`
-		Aliases []string `json:"aliases"`
-		Folders []string `json:"folders"`
-		Mailbox string   `json:"mailbox"`
-	} `json:"reps"`
+	Name      string   `json:"name"`
+	Domains   []string `json:"domains"`
+	Reps      []Rep    `json:"reps"`
 	Suppliers []struct {
 		Name    string   `json:"name"`
 		Domains []string `json:"domains"`
 		Emails  []string `json:"emails"`
 	} `json:"suppliers"`
+}
+
+// Rep is a rep of the corpus company and where their mail is.
+type Rep struct {
+	Email   string   `json:"email"`
+	Name    string   `json:"name"`
+	Aliases []string `json:"aliases"`
+	Folders []string `json:"folders"`
+	Mailbox string   `json:"mailbox"`
 }
 
 // Load reads company.json and labels.jsonl from dir.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
@@ -53,6 +54,10 @@ type devWorld struct {
 	labels  []Label
 	cfg     *config.Config
 	store   *timeline.Store
+	pipe    *ingest.Pipeline
+	files   map[string]loc // corpus path -> where it was appended
+	bytes   int64          // appended
+	took    time.Duration  // the sync
 }
 
 // syncDevCorpus loads every mailbox of the dev corpus into Dovecot (one
@@ -94,11 +99,12 @@ func syncDevCorpus(t *testing.T) *devWorld {
 	for _, s := range company.Suppliers {
 		cfg.Suppliers = append(cfg.Suppliers, config.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
 	}
+	w := &devWorld{dir: dir, company: company, labels: labels, cfg: cfg, store: store, files: map[string]loc{}}
 	for _, r := range company.Reps {
 		user := testenv.User(t) + "-" + strings.ReplaceAll(r.Mailbox, ".", "-")
 		cfg.Reps = append(cfg.Reps, config.Rep{Email: r.Email, Name: r.Name, Aliases: r.Aliases, IMAP: config.IMAP{
 			Host: host, Port: p, TLS: "implicit", Username: user, Password: dc.Password, CAFile: caFile}})
-		appendFolders(t, dc.Addr, user, dc.Password, dir, r.Mailbox, r.Folders)
+		w.appendFolders(t, dc.Addr, user, dc.Password, r)
 	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
@@ -112,15 +118,18 @@ func syncDevCorpus(t *testing.T) *devWorld {
 		t.Fatalf("import customers: %v %v", err, rep.Errors)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	syncer := ingest.NewSyncer(cfg, store, ingest.NewPipeline(cfg, store, classify.Default(), log), log)
-	if err := syncer.SyncOnce(ctx); err != nil {
+	w.pipe = ingest.NewPipeline(cfg, store, classify.Default(), log)
+	start := time.Now()
+	if err := ingest.NewSyncer(cfg, store, w.pipe, log).SyncOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &devWorld{dir: dir, company: company, labels: labels, cfg: cfg, store: store}
+	w.took = time.Since(start)
+	return w
 }
 
-// appendFolders APPENDs a mailbox's .eml files, in name order, to user.
-func appendFolders(t *testing.T, addr, user, password, dir, mailbox string, folders []string) {
+// appendFolders APPENDs a rep's mailbox, folder by folder, its .eml files
+// in name order, to user, noting where each went.
+func (w *devWorld) appendFolders(t *testing.T, addr, user, password string, r Rep) {
 	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
@@ -130,10 +139,10 @@ func appendFolders(t *testing.T, addr, user, password, dir, mailbox string, fold
 	if err := c.Login(user, password).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	for _, folder := range folders {
-		names, _ := filepath.Glob(filepath.Join(dir, "mail", mailbox, folder, "*.eml"))
+	for _, folder := range r.Folders {
+		names, _ := filepath.Glob(filepath.Join(w.dir, "mail", r.Mailbox, folder, "*.eml"))
 		sort.Strings(names)
-		for _, name := range names {
+		for i, name := range names {
 			raw, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
@@ -144,6 +153,9 @@ func appendFolders(t *testing.T, addr, user, password, dir, mailbox string, fold
 			if _, err := cmd.Wait(); err != nil {
 				t.Fatalf("append %s: %v", name, err)
 			}
+			w.bytes += int64(len(raw))
+			rel, _ := filepath.Rel(w.dir, name)
+			w.files[rel] = loc{strings.ToLower(r.Email), folder, i + 1}
 		}
 	}
 }

@@ -9,14 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/mailtrail/mailtrail/classify"
-	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/matcher"
@@ -26,19 +22,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// corpusDir is shared/corpus/dev in the nearest parent that has one:
-// ../../../shared from a checkout in /work/main, one level more from a
-// worktree in /work/wt/<name>.
-var corpusDir = func() string {
-	dir := "../../../shared/corpus/dev"
-	for up := "../../.."; len(up) < 40; up += "/.." {
-		if _, err := os.Stat(filepath.Join(up, "shared/corpus/dev")); err == nil {
-			return filepath.Join(up, "shared/corpus/dev")
-		}
-	}
-	return dir
-}()
-
 type loc struct {
 	rep, folder string
 	uid         int
@@ -47,95 +30,10 @@ type loc struct {
 // TestDevCorpus loads the dev corpus into Dovecot, syncs it and scores
 // capture, customer and kind against labels.jsonl.
 func TestDevCorpus(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("dev corpus not found at %s", corpusDir)
-	}
-	ctx := context.Background()
-	company, labels, err := Load(corpusDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
-	store, err := timeline.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	dc := testenv.Dovecot(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(caFile, dc.CertPEM, 0o600)
-	host, port, _ := strings.Cut(dc.TLSAddr, ":")
-	var p int
-	fmt.Sscan(port, &p)
-
-	cfg := &config.Config{
-		Database:    config.Database{URL: dbURL},
-		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
-		Company:     config.Company{Name: company.Name, Domains: company.Domains},
-	}
-	for _, s := range company.Suppliers {
-		cfg.Suppliers = append(cfg.Suppliers, config.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
-	}
-	files := map[string]loc{} // corpus path -> where it was appended
-	var bytesLoaded int64
-	for _, r := range company.Reps {
-		user := testenv.User(t) + "-" + strings.ReplaceAll(r.Mailbox, ".", "-")
-		cfg.Reps = append(cfg.Reps, config.Rep{Email: r.Email, Name: r.Name, Aliases: r.Aliases, IMAP: config.IMAP{
-			Host: host, Port: p, TLS: "implicit", Username: user, Password: dc.Password, CAFile: caFile}})
-		c, err := imapclient.DialInsecure(dc.Addr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Login(user, dc.Password).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		for _, folder := range r.Folders {
-			names, _ := filepath.Glob(filepath.Join(corpusDir, "mail", r.Mailbox, folder, "*.eml"))
-			sort.Strings(names)
-			for i, name := range names {
-				raw, err := os.ReadFile(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cmd := c.Append(folder, int64(len(raw)), nil)
-				cmd.Write(raw)
-				cmd.Close()
-				if _, err := cmd.Wait(); err != nil {
-					t.Fatalf("append %s: %v", name, err)
-				}
-				bytesLoaded += int64(len(raw))
-				rel, _ := filepath.Rel(corpusDir, name)
-				files[rel] = loc{strings.ToLower(r.Email), folder, i + 1}
-			}
-		}
-		c.Close()
-	}
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	csv, err := os.Open(filepath.Join(corpusDir, "customers.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := store.ImportCustomersCSV(ctx, csv, matcher.Normalize)
-	csv.Close()
-	if err != nil || len(rep.Errors) > 0 {
-		t.Fatalf("import customers: %v %v", err, rep.Errors)
-	}
-
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pipe := ingest.NewPipeline(cfg, store, classify.Default(), log)
-	syncer := ingest.NewSyncer(cfg, store, pipe, log)
-	start := time.Now()
-	if err := syncer.SyncOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	took := time.Since(start)
+	w := syncDevCorpus(t)
+	ctx, store, labels, files := t.Context(), w.store, w.labels, w.files
 	t.Logf("sync: %d files, %.1f MB in %v: %.0f messages/s (5 mailboxes in parallel, TLS, one pass)",
-		len(files), float64(bytesLoaded)/1e6, took.Round(time.Millisecond), float64(len(files))/took.Seconds())
+		len(files), float64(w.bytes)/1e6, w.took.Round(time.Millisecond), float64(len(files))/w.took.Seconds())
 
 	got := loadOutcome(t, ctx, store)
 	score(t, labels, files, got)
@@ -143,12 +41,12 @@ func TestDevCorpus(t *testing.T) {
 
 	// Matching the stored mail again changes nothing: rematch is the same
 	// judgement as the sync.
-	start = time.Now()
-	st, err := pipe.Rematch(ctx)
+	start := time.Now()
+	st, err := w.pipe.Rematch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	took = time.Since(start)
+	took := time.Since(start)
 	t.Logf("rematch: %d messages in %v: %.0f messages/s; %+v", st.Messages, took.Round(time.Millisecond),
 		float64(st.Messages)/took.Seconds(), st)
 	if st.Added != 0 || st.Removed != 0 || st.NoiseChanged != 0 || st.Messages != 400 {
@@ -156,7 +54,7 @@ func TestDevCorpus(t *testing.T) {
 	}
 
 	t.Run("customers imported after the mail", func(t *testing.T) {
-		lateImport(t, cfg, labels, files)
+		lateImport(t, w)
 	})
 }
 
@@ -165,7 +63,8 @@ func TestDevCorpus(t *testing.T) {
 // imports customers.csv: the customers from mail are taken over, the mail
 // is matched again, and the outcome must score as if the list had come
 // first.
-func lateImport(t *testing.T, base *config.Config, labels []Label, files map[string]loc) {
+func lateImport(t *testing.T, w *devWorld) {
+	base, labels, files := w.cfg, w.labels, w.files
 	ctx := context.Background()
 	dbURL := testenv.Postgres(t)
 	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
@@ -186,7 +85,7 @@ func lateImport(t *testing.T, base *config.Config, labels []Label, files map[str
 	var autos int
 	store.Pool.QueryRow(ctx, `SELECT count(*) FROM customers WHERE auto_created`).Scan(&autos)
 
-	f, err := os.Open(filepath.Join(corpusDir, "customers.csv"))
+	f, err := os.Open(filepath.Join(w.dir, "customers.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

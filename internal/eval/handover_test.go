@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/handover"
-	"github.com/mailtrail/mailtrail/timeline"
 	"github.com/mailtrail/mailtrail/internal/chromium"
+	"github.com/mailtrail/mailtrail/timeline"
 )
 
 // The report is built as of the day after the corpus's last message, over
