@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -242,31 +241,8 @@ func TestCLIContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Process.Kill()
-	get := func(path, token string) (int, map[string]any) {
-		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		json.NewDecoder(resp.Body).Decode(&v)
-		return resp.StatusCode, v
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if code, _ := get("/healthz", ""); code == 200 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("serve did not come up: %s", srvErr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	get := func(path, token string) (int, map[string]any) { return getJSON(addr, path, token) }
+	waitServing(t, addr, &srvErr)
 	if code, v := get("/api/v1/customers", ""); code != 401 || v["error"] == nil {
 		t.Errorf("no token: %d %v", code, v)
 	}
@@ -346,5 +322,37 @@ func TestCLIBadConfigNamesKey(t *testing.T) {
 	_, errs, code := c.run("status")
 	if code == 0 || !strings.Contains(errs, "intervall") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// getJSON GETs path from the API at addr with a bearer token (none when
+// ""), and returns the status and the decoded JSON object.
+func getJSON(addr, path, token string) (int, map[string]any) {
+	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+// waitServing waits up to 30 s for `serve` at addr to answer /healthz.
+func waitServing(t *testing.T, addr string, srvErr fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if code, _ := getJSON(addr, "/healthz", ""); code == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %s", srvErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestCLIHandover walks the day a rep leaves, as a manager would: tokens,
@@ -119,29 +116,8 @@ func TestCLIHandover(t *testing.T) {
 		srv.Process.Signal(syscall.SIGTERM)
 		srv.Wait()
 	}()
-	get := func(path, token string) (int, map[string]any) {
-		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		json.NewDecoder(resp.Body).Decode(&v)
-		return resp.StatusCode, v
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if code, _ := get("/healthz", ""); code == 200 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("serve did not come up: %s", srvErr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	get := func(path, token string) (int, map[string]any) { return getJSON(addr, path, token) }
+	waitServing(t, addr, &srvErr)
 	code, v := get("/api/v1/customers?q=pacifico", mgrToken)
 	custs, _ := v["customers"].([]any)
 	if code != 200 || len(custs) != 1 || custs[0].(map[string]any)["owner"] != "amy@ourco.example" {
