@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"net/textproto"
 	"strings"
 	"unicode/utf8"
 
@@ -45,15 +46,16 @@ func keepPartialContent(_ *enmime.Part, err error) bool {
 // walker collects body text, attachments and attached messages from the
 // part tree.
 type walker struct {
-	m      *Message
-	limit  int
-	depth  int    // message/rfc822 depth of the message being walked
-	hint   string // charset for raw 8-bit part headers (see charsetHint)
-	body   []byte // the message body, for a multipart that has no parts
-	atts   []Attachment
-	fwds   []Forward
-	report bool // a multipart/report was seen: no inline forward scan
-	seen   int  // parts visited, a guard against a cyclic tree
+	m        *Message
+	limit    int
+	depth    int    // message/rfc822 depth of the message being walked
+	hint     string // charset for raw 8-bit part headers (see charsetHint)
+	body     []byte // the message body, for a multipart that has no parts
+	atts     []Attachment
+	fwds     []Forward
+	report   bool       // a multipart/report was seen: no inline forward scan
+	seen     int        // parts visited, a guard against a cyclic tree
+	hollowed *hollowSet // the bodies taken out of the parsed copies
 }
 
 // bodyText is one text part chosen as (part of) the body.
@@ -62,7 +64,7 @@ type bodyText struct {
 	html bool
 }
 
-func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
+func (m *Message) parseBody(raw []byte, limit, depth int, hint string, hs *hollowSet) {
 	_, body := splitHeader(raw)
 	if n := countDashLines(body); n > maxMIMEParts {
 		m.problem("MIME structure too large (%d lines starting with \"--\"): body read as plain text", n)
@@ -70,6 +72,7 @@ func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
 		return
 	}
 	prepared, closed, unclosed := prepareMIME(raw)
+	prepared = hs.hollow(prepared, closed)
 	if unclosed > 0 {
 		m.problem("%d multipart boundaries never closed (truncated message?)", unclosed)
 	}
@@ -83,7 +86,7 @@ func (m *Message) parseBody(raw []byte, limit, depth int, hint string) {
 		m.textFallback(body)
 		return
 	}
-	w := &walker{m: m, limit: limit, depth: depth, hint: hint, body: body}
+	w := &walker{m: m, limit: limit, depth: depth, hint: hint, body: body, hollowed: hs}
 	bodies := w.walk(root, true)
 	w.collectErrors(root)
 	var parts []string
@@ -293,6 +296,9 @@ func (w *walker) attachment(p *enmime.Part, ct string) {
 	}
 	if IsDocument(name, ct) && a.Size <= MaxDocumentSize {
 		a.doc = &document{encoded: p.Content, encoding: transferEncoding(p)}
+		if i, _, ok := hollowed(p.Header); ok && i < len(w.hollowed.bodies) {
+			a.doc.encoded = w.hollowed.bodies[i]
+		}
 	}
 	w.atts = append(w.atts, a)
 }
@@ -303,7 +309,7 @@ func (w *walker) attachedMessage(p *enmime.Part, headersOnly bool) {
 	if len(w.fwds) >= maxForwards {
 		return
 	}
-	sub := parse(w.decoded(p), w.limit, w.depth+1, headersOnly || w.depth+1 > maxEmbedDepth)
+	sub := parse(w.decoded(p), w.limit, w.depth+1, headersOnly || w.depth+1 > maxEmbedDepth, w.hollowed)
 	for _, prob := range sub.Problems {
 		w.m.problem("part %s (attached message): %s", partID(p), prob)
 	}
@@ -361,13 +367,19 @@ func partCharset(p *enmime.Part) string {
 // then Content-Type name (RFC 2183 2.3, RFC 2231, RFC 2047 in
 // parameters), then enmime's own reading.
 func partFilename(p *enmime.Part, hint string) (string, []string) {
+	return headerFilename(p.Header, p.FileName, hint)
+}
+
+// headerFilename is partFilename from a part's header; fallback is a
+// name found elsewhere (enmime's).
+func headerFilename(header textproto.MIMEHeader, fallback, hint string) (string, []string) {
 	for _, h := range []struct{ header, param string }{
 		{"Content-Disposition", "filename"},
 		{"Content-Type", "name"},
 		{"Content-Disposition", "name"},
 		{"Content-Type", "filename"},
 	} {
-		v := p.Header.Get(h.header)
+		v := header.Get(h.header)
 		if v == "" {
 			continue
 		}
@@ -376,8 +388,8 @@ func partFilename(p *enmime.Part, hint string) (string, []string) {
 			return cleanFilename(name), probs
 		}
 	}
-	if p.FileName != "" {
-		return cleanFilename(decodeRawHeader(p.FileName, hint)), nil
+	if fallback != "" {
+		return cleanFilename(decodeRawHeader(fallback, hint)), nil
 	}
 	return "", nil
 }

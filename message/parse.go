@@ -35,13 +35,15 @@ func ParseLimit(raw []byte, limit int) *Message {
 	if limit <= 0 {
 		limit = MaxParseSize
 	}
-	return parse(raw, limit, 0, false)
+	return parse(raw, limit, 0, false, &hollowSet{})
 }
 
 // parse does the work for a message at the given message/rfc822 depth.
 // headersOnly skips the body (for embedded messages beyond the depth limit
-// and text/rfc822-headers parts).
-func parse(raw []byte, limit, depth int, headersOnly bool) (m *Message) {
+// and text/rfc822-headers parts). hs holds the attachment bodies taken
+// out of the parsed copies (see hollow), shared by a message and the
+// messages attached to it.
+func parse(raw []byte, limit, depth int, headersOnly bool, hs *hollowSet) (m *Message) {
 	m = &Message{Header: map[string]string{}}
 	defer func() {
 		if r := recover(); r != nil {
@@ -75,7 +77,7 @@ func parse(raw []byte, limit, depth int, headersOnly bool) (m *Message) {
 		m.problem("empty message")
 		return m
 	}
-	m.parseBody(raw, limit, depth, hint)
+	m.parseBody(raw, limit, depth, hint, hs)
 	return m
 }
 

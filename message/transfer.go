@@ -44,10 +44,13 @@ func transferEncoding(p *enmime.Part) string {
 // it (three bytes for four base64 characters); base64 with characters
 // outside the alphabet is noted as decoding would.
 func (w *walker) decodedSize(p *enmime.Part) int {
+	if _, n, ok := hollowed(p.Header); ok {
+		return n
+	}
 	switch transferEncoding(p) {
 	case "base64":
 	case "", "7bit", "8bit", "binary", "quoted-printable":
-		return len(p.Content)
+		return w.hollowed.originalLen(p.Content) // an attached message may have had bodies taken out
 	default:
 		w.m.problem("part %s: unknown Content-Transfer-Encoding %q", partID(p), transferEncoding(p))
 		return len(p.Content)

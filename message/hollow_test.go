@@ -1,0 +1,101 @@
+package message
+
+import (
+	"bytes"
+	"encoding/base64"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func base64Body(b []byte) string {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out strings.Builder
+	for len(s) > 76 {
+		out.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	return out.String() + s + "\r\n"
+}
+
+// Large base64 attachments are taken out of the copy enmime parses: the
+// message reads the same (text, names, types, decoded sizes), a document's
+// file comes back whole from the raw message, a part with bad base64 is
+// left for the walker to flag, and a message cannot claim a taken-out
+// body or size by writing the header itself. (On the torture corpus, every
+// message parses to the same text, attachments, sizes, document files and
+// problems with and without hollowing: checked when this was written.)
+func TestHollowedAttachments(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	photo, pdf := make([]byte, 200<<10), make([]byte, 90<<10)
+	for i := range photo {
+		photo[i] = byte(r.IntN(256))
+	}
+	copy(pdf, "%PDF-1.4\n")
+	for i := 9; i < len(pdf); i++ {
+		pdf[i] = byte(r.IntN(256))
+	}
+	bad := strings.Repeat("QUJD!!!!"+strings.Repeat("A", 68)+"\r\n", 400)
+	raw := []byte("From: a@x.example\r\nSubject: PI\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+		"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease see the PI and the photo.\r\n" +
+		"--b1\r\nContent-Type: image/jpeg; name=\"photo.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64Body(photo) +
+		"--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*=utf-8''%E5%BD%A2%E5%BC%8F%E5%8F%91%E7%A5%A8.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64Body(pdf) +
+		"--b1\r\nContent-Type: application/zip; name=\"broken.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + bad +
+		"--b1\r\nContent-Type: image/png; name=\"spoof.png\"\r\nContent-Transfer-Encoding: base64\r\n" + hollowHeader + ": 0000000000000000 0 999999\r\n\r\n" + base64Body([]byte("tiny")) +
+		"--b1--\r\n")
+	hs := &hollowSet{}
+	_, closed, _ := prepareMIME(raw)
+	if parsed := hs.hollow(raw, closed); len(hs.bodies) != 2 || len(parsed) > len(raw)/10 {
+		t.Fatalf("hollowed %d bodies, parsed copy of %d bytes of %d: want the photo and the PDF out", len(hs.bodies), len(parsed), len(raw))
+	}
+	m := Parse(raw)
+	if m.Text != "Please see the PI and the photo." {
+		t.Errorf("Text = %q", m.Text)
+	}
+	want := []struct {
+		name string
+		size int
+	}{{"photo.jpg", len(photo)}, {"形式发票.pdf", len(pdf)}, {"broken.zip", -1}, {"spoof.png", 4}}
+	if len(m.Attachments) != len(want) {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	for i, w := range want {
+		a := m.Attachments[i]
+		if a.Filename != w.name || (w.size >= 0 && a.Size != w.size) {
+			t.Errorf("attachment %d: %q of %d bytes, want %q of %d", i, a.Filename, a.Size, w.name, w.size)
+		}
+	}
+	if got := m.Attachments[1].Content(); !bytes.Equal(got, pdf) {
+		t.Errorf("the PDF came back as %d bytes, want the %d attached", len(got), len(pdf))
+	}
+	if m.Attachments[0].Content() != nil {
+		t.Error("a photo kept its file")
+	}
+	if !m.Malformed || !strings.Contains(strings.Join(m.Problems, "\n"), "malformed base64") {
+		t.Errorf("the broken base64 is not flagged: %q", m.Problems)
+	}
+}
+
+// An attached message whose own attachment was taken out keeps the size
+// it has in the raw message.
+func TestHollowedInsideAttachedMessage(t *testing.T) {
+	inner := "From: b@y.example\r\nSubject: photo\r\nContent-Type: multipart/mixed; boundary=\"in\"\r\n\r\n" +
+		"--in\r\nContent-Type: text/plain\r\n\r\nthe photo\r\n" +
+		"--in\r\nContent-Type: image/jpeg; name=\"p.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64Body(bytes.Repeat([]byte{0xff, 0xd8, 0x01}, 30000)) + "--in--\r\n"
+	raw := []byte("From: a@x.example\r\nSubject: Fw: photo\r\nContent-Type: multipart/mixed; boundary=\"out\"\r\n\r\n" +
+		"--out\r\nContent-Type: text/plain\r\n\r\nsee below\r\n" +
+		"--out\r\nContent-Type: message/rfc822\r\n\r\n" + inner + "\r\n--out--\r\n")
+	m := Parse(raw)
+	var got []string
+	for _, a := range m.Attachments {
+		got = append(got, a.ContentType)
+		if a.ContentType == "message/rfc822" && a.Size != len(inner) {
+			t.Errorf("attached message of %d bytes, want %d", a.Size, len(inner))
+		}
+	}
+	if len(m.Forwarded) != 1 || m.Forwarded[0].Subject != "photo" || !slices.Contains(got, "message/rfc822") {
+		t.Errorf("attachments %v, forwarded %+v", got, m.Forwarded)
+	}
+}
