@@ -128,7 +128,10 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 	return out, nil
 }
 
-// loadThreadSQL reads what threading needs of message $1.
+// loadThreadSQL reads what threading needs of message $1. "= ANY (ARRAY
+// ...)" rather than "IN (SELECT ...)": the planner then looks the ids up in
+// thread_refs' key instead of scanning it while it is small, which it
+// stays for only part of a first sync.
 const loadThreadSQL = `
 		WITH m AS (SELECT * FROM messages WHERE id = $1),
 		k AS (
@@ -141,8 +144,8 @@ const loadThreadSQL = `
 			ARRAY(SELECT DISTINCT customer_id FROM events e WHERE e.message_id = m.id),
 			ARRAY(SELECT x FROM k ORDER BY x),
 			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
-				WHERE r.msgid IN (SELECT x FROM k) ORDER BY tid),
-			(SELECT count(*) FROM thread_refs r WHERE r.msgid IN (SELECT x FROM k))
+				WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)) ORDER BY tid),
+			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)))
 		FROM m`
 
 // scanThreadMessage reads the row of loadThreadSQL for message id.
@@ -187,7 +190,7 @@ const bySubjectOrNewSQL = `
 			SELECT coalesce(t.merged_into, t.id) AS id
 			FROM messages o JOIN threads t ON t.id = o.thread_id
 			WHERE $4 <> '' AND cardinality($8::bigint[]) > 0
-				AND o.subject_key = $4 AND o.id <> $1
+				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 -- "<> ''": the partial index
 				AND CASE WHEN o.sent_at <= $6::timestamptz THEN $5 ELSE o.is_reply END
 				AND o.sent_at BETWEEN $6::timestamptz - $7::interval AND $6::timestamptz + $7::interval
 				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
