@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/config"
+	"github.com/mailtrail/mailtrail/timeline"
 )
 
 // Two daemons on one database split the mailboxes: each mailbox is synced
@@ -28,6 +29,20 @@ func TestDaemonsShareMailboxesByLease(t *testing.T) {
 		return func() bool { return r.count(`SELECT count(*) FROM messages WHERE message_id = $1`, id) == 1 }
 	}
 	waitFor(t, "the first daemon's sync", 30*time.Second, stored("lease-1@acme-buyer.de"))
+	syncedBy := func() string {
+		ms, err := timeline.MailboxReports(r.ctx, r.store.Pool)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("mailboxes %+v: %v", ms, err)
+		}
+		if ms[0].SyncedBy == nil {
+			return ""
+		}
+		return *ms[0].SyncedBy
+	}
+	holder := syncedBy()
+	if holder == "" {
+		t.Error("the mailboxes report says no daemon syncs the mailbox")
+	}
 
 	ctx2, stop2 := context.WithCancel(r.ctx)
 	done2 := make(chan struct{})
@@ -40,6 +55,9 @@ func TestDaemonsShareMailboxesByLease(t *testing.T) {
 		t.Errorf("the second daemon made %d IMAP round trips to a mailbox the first holds", n)
 	}
 
+	if got := syncedBy(); got != holder {
+		t.Errorf("synced by %q, then %q, while the first daemon ran", holder, got)
+	}
 	stop1()
 	<-done1
 	r.appendMail(amy, "INBOX", mail(buyer, amy, "Three", "lease-3@acme-buyer.de", "Still there?"))
@@ -49,5 +67,8 @@ func TestDaemonsShareMailboxesByLease(t *testing.T) {
 	}
 	if n := r.count(`SELECT count(*) FROM messages`); n != 3 {
 		t.Errorf("%d messages stored, want 3", n)
+	}
+	if got := syncedBy(); got == "" || got == holder {
+		t.Errorf("after the takeover the mailbox is synced by %q (first daemon %q)", got, holder)
 	}
 }

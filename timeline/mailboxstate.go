@@ -125,6 +125,7 @@ type MailboxReport struct {
 	NextAttemptAt  *time.Time     `json:"next_attempt_at"`
 	ParkedAt       *time.Time     `json:"parked_at"`
 	ParkedReason   *string        `json:"parked_reason"`
+	SyncedBy       *string        `json:"synced_by"` // the daemon holding the lease, if one does
 	MessagesStored int64          `json:"messages_stored"`
 	Backlog        int64          `json:"backlog"`
 	Folders        []FolderReport `json:"folders"`
@@ -150,7 +151,8 @@ type FolderReport struct {
 func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
 	rows, err := db.Query(ctx, `
 		SELECT rep, imap_host, imap_username, last_ok_at, last_attempt_at, last_error, last_error_at,
-			last_error_advice, failures, next_attempt_at, parked_at, parked_reason
+			last_error_advice, failures, next_attempt_at, parked_at, parked_reason,
+			CASE WHEN lease_until > now() THEN lease_owner END
 		FROM mailboxes ORDER BY rep`)
 	if err != nil {
 		return nil, fmt.Errorf("mailboxes: %w", err)
@@ -160,7 +162,7 @@ func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
 	for rows.Next() {
 		var m MailboxReport
 		if err := rows.Scan(&m.Rep, &m.Host, &m.Username, &m.LastOKAt, &m.LastAttemptAt, &m.LastError, &m.LastErrorAt,
-			&m.Advice, &m.Failures, &m.NextAttemptAt, &m.ParkedAt, &m.ParkedReason); err != nil {
+			&m.Advice, &m.Failures, &m.NextAttemptAt, &m.ParkedAt, &m.ParkedReason, &m.SyncedBy); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("mailboxes: %w", err)
 		}
