@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,6 +25,12 @@ type deadlineConn struct {
 	// timedOut keeps the first timeout: go-imap's decoder reads again
 	// after an error, and each read would wait the whole timeout anew.
 	timedOut atomic.Pointer[error]
+	// While corked, writes are gathered and go out as one on uncork:
+	// pipelined commands then reach the server together, so it cannot
+	// answer the first before the last is sent.
+	mu     sync.Mutex
+	corked bool
+	held   []byte
 }
 
 func newDeadlineConn(c net.Conn, timeout time.Duration, roundTrips *atomic.Int64) *deadlineConn {
@@ -48,9 +55,38 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.corked {
+		c.held = append(c.held, p...)
+		c.mu.Unlock()
+		return len(p), nil
+	}
+	c.mu.Unlock()
 	c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(c.timeout.Load())))
 	c.wrote.Store(true)
 	return c.Conn.Write(p)
+}
+
+// cork holds writes until uncork. Only for commands that need no answer
+// before they are complete (no synchronizing literal), or they would wait
+// for the server forever.
+func (c *deadlineConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork sends what was held, in one write.
+func (c *deadlineConn) uncork() error {
+	c.mu.Lock()
+	held := c.held
+	c.corked, c.held = false, nil
+	c.mu.Unlock()
+	if len(held) == 0 {
+		return nil
+	}
+	_, err := c.Write(held)
+	return err
 }
 
 // setTimeout changes the deadline of every read and write from now on,

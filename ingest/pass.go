@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,11 +168,22 @@ func (s *Syncer) skipFolder(sess *session, rep config.Rep, f Folder, err error) 
 // LIST is left out too, and the list is read again next pass.
 func (s *Syncer) statusAll(sess *session, folders []Folder, out map[string]*imap.StatusData, idling bool) error {
 	cmds := make(map[string]*imapclient.StatusCommand, len(folders))
+	// The commands go out in one write when no folder name could need a
+	// literal (whose "+" the client would wait for).
+	corked := sess.conn != nil && !slices.ContainsFunc(folders, func(f Folder) bool { return !plainName(f.Name) })
+	if corked {
+		sess.conn.cork()
+	}
 	for _, f := range folders {
 		if idling && strings.EqualFold(f.Name, sess.selected) {
 			continue
 		}
 		cmds[f.Name] = sess.c.Status(f.Name, statusItems)
+	}
+	if corked {
+		if err := sess.conn.uncork(); err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
 	}
 	var firstErr error
 	for name, cmd := range cmds {
@@ -248,4 +260,16 @@ func drain(ch chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// plainName tells a mailbox name that goes on the wire as an atom or a
+// quoted string: printable ASCII (modified UTF-7 makes any name so), no
+// line break.
+func plainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 || name[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
