@@ -14,7 +14,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/search"
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -47,10 +46,7 @@ type fixture struct {
 func newFixture(t *testing.T, withSearch bool) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

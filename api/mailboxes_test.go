@@ -13,7 +13,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/api"
 	"github.com/mailtrail/mailtrail/internal/testenv"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -21,10 +20,7 @@ import (
 // backlog and the last error in words; POST .../retry unparks a mailbox.
 func TestMailboxes(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -30,10 +29,7 @@ type apiEnv struct {
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -38,10 +37,7 @@ type apiRig struct {
 func newAPIRig(t *testing.T) *apiRig {
 	t.Helper()
 	ctx := context.Background()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -16,10 +15,7 @@ import (
 //	go test -run '^$' -bench Build -benchmem ./handover/
 func BenchmarkBuild(b *testing.B) {
 	ctx := b.Context()
-	url := testenv.Postgres(b)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		b.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(b)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -50,10 +49,7 @@ func day(m time.Month, d int) time.Time { return time.Date(2026, m, d, 9, 0, 0, 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := t.Context()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

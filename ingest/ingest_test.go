@@ -22,7 +22,6 @@ import (
 	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -54,10 +53,7 @@ func newRig(t *testing.T) *rig { return newRigWith(t, nil) }
 func newRigWith(t *testing.T, edit func(*config.Config)) *rig {
 	t.Helper()
 	ctx := context.Background()
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/matcher"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -32,10 +31,7 @@ type pipe struct {
 func newPipe(t *testing.T, edit func(*config.Config)) *pipe {
 	t.Helper()
 	ctx := context.Background()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

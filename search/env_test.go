@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
-	"github.com/mailtrail/mailtrail/migrations"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -32,10 +31,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := t.Context()
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

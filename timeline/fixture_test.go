@@ -10,7 +10,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -27,10 +26,7 @@ func newFx(t *testing.T) *fx {
 	t.Helper()
 	t.Parallel() // each test has a database of its own
 	ctx := context.Background()
-	url := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(t)
 	s, err := timeline.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

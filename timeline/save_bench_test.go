@@ -10,7 +10,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -20,10 +19,7 @@ import (
 // reply, quote, reply) over 50 customers.
 func BenchmarkSaveMessage(b *testing.B) {
 	ctx := context.Background()
-	url := testenv.Postgres(b)
-	if _, _, err := migrations.Apply(ctx, url); err != nil {
-		b.Fatal(err)
-	}
+	url := testenv.MigratedPostgres(b)
 	s, err := timeline.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)

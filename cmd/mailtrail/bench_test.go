@@ -24,7 +24,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/services"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 )
 
 // Benchmarks that take minutes and gigabytes; not part of `make test`:
@@ -76,10 +75,7 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 		}
 	}
 
-	dbURL := testenv.Postgres(b)
-	if _, _, err := migrations.Apply(context.Background(), dbURL); err != nil {
-		b.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(b)
 	cfgPath := syncConfig(b, dbURL, [][2]string{{rep, user}}, "")
 	pgLog := os.Getenv("MAILTRAIL_BENCH_PGLOG")
 	if pgLog != "" {
@@ -260,11 +256,8 @@ func BenchmarkIdlePoll(b *testing.B) {
 		writeMaildir(b, dc, user, "", 2, func() []byte { return gen.next(rep, false, 0).Raw }, false)
 		writeMaildir(b, dc, user, "Sent", 1, func() []byte { return gen.next(rep, true, 0).Raw }, false)
 	}
-	dbURL := testenv.Postgres(b)
+	dbURL := testenv.MigratedPostgres(b)
 	ctx := context.Background()
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		b.Fatal(err)
-	}
 	// A cycle: time, the syncer's round trips, and (through the proxy)
 	// commands and connections.
 	type cycle struct {

@@ -24,7 +24,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/services"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -136,10 +135,7 @@ func TestCrashResume(t *testing.T) {
 	runSync(t, bin, refCfg)
 	full := time.Since(begin)
 
-	crashURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, crashURL); err != nil {
-		t.Fatal(err)
-	}
+	crashURL := testenv.MigratedPostgres(t)
 	crashCfg := syncConfig(t, crashURL, reps, "")
 	db, err := pgxpool.New(ctx, crashURL)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/matcher"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -74,10 +73,7 @@ func syncDevCorpus(t *testing.T) *devWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/matcher"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -66,10 +65,7 @@ func TestDevCorpus(t *testing.T) {
 func lateImport(t *testing.T, w *devWorld) {
 	base, labels, files := w.cfg, w.labels, w.files
 	ctx := context.Background()
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

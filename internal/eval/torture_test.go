@@ -19,7 +19,6 @@ import (
 	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/internal/testenv"
-	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -94,10 +93,7 @@ func TestMimeTorture(t *testing.T) {
 	})
 	c.Close()
 
-	dbURL := testenv.Postgres(t)
-	if _, _, err := migrations.Apply(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := testenv.MigratedPostgres(t)
 	store, err := timeline.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
