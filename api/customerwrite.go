@@ -139,19 +139,29 @@ func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
 	return p, nil
 }
 
+// customerPatch reads and checks a customer body (create: the name is
+// required), writing the error when it is bad.
+func (s *Server) customerPatch(w http.ResponseWriter, r *http.Request, create bool) (timeline.CustomerPatch, bool) {
+	var b customerBody
+	if err := decodeJSON(w, r, maxSmallBody, &b); err != nil {
+		s.fail(w, r, err)
+		return timeline.CustomerPatch{}, false
+	}
+	p, err := b.patch(create)
+	if err != nil {
+		s.fail(w, r, err)
+		return timeline.CustomerPatch{}, false
+	}
+	return p, true
+}
+
 // createCustomer: POST /api/v1/customers (admin, manager).
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, managers...) {
 		return
 	}
-	var b customerBody
-	if err := decodeJSON(w, r, maxSmallBody, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := b.patch(true)
-	if err != nil {
-		s.fail(w, r, err)
+	p, ok := s.customerPatch(w, r, true)
+	if !ok {
 		return
 	}
 	in := timeline.CustomerInput{Name: *p.Name, Grade: deref(p.Grade), Owner: deref(p.Owner),
@@ -163,7 +173,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 		in.Contacts = *p.Contacts
 	}
 	var c timeline.Customer
-	err = s.store.InTx(r.Context(), func(tx pgx.Tx) error {
+	err := s.store.InTx(r.Context(), func(tx pgx.Tx) error {
 		id, err := timeline.CreateCustomer(r.Context(), tx, in, "api", principal(r).Name)
 		if err != nil {
 			return err
@@ -188,21 +198,16 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b customerBody
-	if err := decodeJSON(w, r, maxSmallBody, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := b.patch(false)
-	if err != nil {
-		s.fail(w, r, err)
+	p, ok := s.customerPatch(w, r, false)
+	if !ok {
 		return
 	}
 	var c timeline.Customer
-	err = s.store.InTx(r.Context(), func(tx pgx.Tx) error {
+	err := s.store.InTx(r.Context(), func(tx pgx.Tx) error {
 		if err := timeline.UpdateCustomer(r.Context(), tx, id, p, "api", principal(r).Name); err != nil {
 			return err
 		}
+		var err error
 		c, err = timeline.GetCustomer(r.Context(), tx, id)
 		return err
 	})

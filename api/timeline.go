@@ -19,7 +19,7 @@ import (
 
 // timelineRoutes registers threads, corrections, follow-ups, the pool and
 // the reports. Access: admins and managers see every customer; a rep sees
-// the customers they own or corresponded with (viewer, from the same
+// the customers they own or corresponded with (from the same
 // principal(r).Scope() as every other route); corrections, the reports
 // and the rules feedback are for admins and managers.
 func (s *Server) timelineRoutes(mux *router) {
@@ -48,19 +48,12 @@ func (s *Server) pol() timeline.Policy {
 	return s.policy
 }
 
-// viewer maps the caller to whose customers they see. It derives from
-// principal(r).Scope(), as every other handler does, so that threads,
-// follow-ups and the pool show a caller exactly the customers that
-// customers, timelines and search show them: admins and managers every
-// customer, a rep the customers they own or corresponded with, a rep
-// token without an address none.
-func viewer(r *http.Request) timeline.Scope {
-	return principal(r).Scope()
-}
-
-// repParam reads ?rep=. A rep may only ask about themselves, and gets
-// themselves when they leave it out.
-func viewerRepParam(w http.ResponseWriter, r *http.Request, v timeline.Scope) (string, bool) {
+// repQuery reads ?rep= for the caller's scope (principal(r).Scope(), as
+// every handler derives it, so that threads, follow-ups and the pool show
+// exactly the customers that customers, timelines and search show). A rep
+// may only ask about themselves, and gets themselves when they leave it
+// out.
+func repQuery(w http.ResponseWriter, r *http.Request, v timeline.Scope) (string, bool) {
 	rep := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("rep")))
 	if v.All() {
 		return rep, true
@@ -122,7 +115,7 @@ func (s *Server) customerThreads(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
-	v := viewer(r)
+	v := principal(r).Scope()
 	id, err := idParam(r, "id")
 	if err != nil {
 		s.fail(w, r, err)
@@ -241,8 +234,8 @@ func jsonProblem(err error) string {
 }
 
 func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
-	v := viewer(r)
-	rep, ok := viewerRepParam(w, r, v)
+	v := principal(r).Scope()
+	rep, ok := repQuery(w, r, v)
 	if !ok {
 		return
 	}
@@ -261,8 +254,8 @@ func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
-	v := viewer(r)
-	rep, ok := viewerRepParam(w, r, v)
+	v := principal(r).Scope()
+	rep, ok := repQuery(w, r, v)
 	if !ok {
 		return
 	}
@@ -292,7 +285,7 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pool(w http.ResponseWriter, r *http.Request) {
-	v := viewer(r)
+	v := principal(r).Scope()
 	pg, err := pageParams(r)
 	if err != nil {
 		s.fail(w, r, err)

@@ -126,7 +126,7 @@ func TestTriggersAgreeWithRegexp(t *testing.T) {
 // On long texts the regexps run only where a trigger begins: on
 // texts made of every test case, shifted so that phrases fall across the
 // windows' edges, that must agree with the regexp on the whole text.
-func TestWindowsAgreeWithRegexp(t *testing.T) {
+func TestAnchoredMatchAgreesWithRegexp(t *testing.T) {
 	r := Default()
 	var texts []string
 	for _, c := range kindCases {
@@ -153,7 +153,7 @@ func TestWindowsAgreeWithRegexp(t *testing.T) {
 					matched++
 				}
 				if got := kr.text.match(long, &bg); got != want {
-					t.Errorf("rule %s: windowed match %v, regexp %v, on text %d shifted by %d", kr.id, got, want, i, shift)
+					t.Errorf("rule %s: anchored match %v, regexp %v, on text %d shifted by %d", kr.id, got, want, i, shift)
 				}
 			}
 		}

@@ -81,8 +81,12 @@ func (hs *hollowSet) hollow(raw []byte, bounds map[string]bool) []byte {
 			}
 		}
 		bEnd := hEnd
-		for bEnd < len(raw) && !isDelimiter(lineAt(raw, bEnd), bounds) {
-			bEnd += len(lineAt(raw, bEnd))
+		for bEnd < len(raw) {
+			l := lineAt(raw, bEnd)
+			if isDelimiter(l, bounds) {
+				break
+			}
+			bEnd += len(l)
 		}
 		if size, ok := hollowable(raw[hStart:hEnd], raw[hEnd:bEnd]); ok {
 			if out == nil {
@@ -146,14 +150,11 @@ func hollowable(header, body []byte) (int, bool) {
 	if ct == "" || strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "message/") || strings.HasPrefix(ct, "multipart/") {
 		return 0, false
 	}
-	var count [3]int
-	for _, c := range body {
-		count[base64Class[c]]++
-	}
-	if count[2] > 0 {
+	n, bad := base64Count(body)
+	if bad {
 		return 0, false // not sound: the walker decodes and flags it
 	}
-	return count[1] * 3 / 4, true
+	return n * 3 / 4, true
 }
 
 // lineAt is the line of raw starting at i, with its line break.

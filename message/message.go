@@ -68,13 +68,28 @@ func (a Attachment) Content() []byte {
 // MaxDocumentSize bounds the documents whose content a Message keeps.
 const MaxDocumentSize = 10 << 20
 
-// IsDocument tells the attachments whose content is kept: PDF and XLSX.
-func IsDocument(name, contentType string) bool {
+// Document kinds: the attachments whose content a Message keeps.
+const (
+	DocPDF  = "pdf"
+	DocXLSX = "xlsx"
+)
+
+// DocumentKind tells a document attachment by its name or content type:
+// DocPDF, DocXLSX, or "" for any other file.
+func DocumentKind(name, contentType string) string {
 	n := strings.ToLower(name)
-	return strings.HasSuffix(n, ".pdf") || strings.HasSuffix(n, ".xlsx") ||
-		strings.EqualFold(contentType, "application/pdf") ||
-		strings.EqualFold(contentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	switch {
+	case strings.HasSuffix(n, ".pdf") || strings.EqualFold(contentType, "application/pdf"):
+		return DocPDF
+	case strings.HasSuffix(n, ".xlsx") ||
+		strings.EqualFold(contentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
+		return DocXLSX
+	}
+	return ""
 }
+
+// IsDocument tells the attachments whose content is kept.
+func IsDocument(name, contentType string) bool { return DocumentKind(name, contentType) != "" }
 
 // Message is a parsed message. Raw is not kept here: the caller owns it.
 type Message struct {

@@ -123,7 +123,7 @@ func decodeBase64Lenient(s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+		case base64Char(c):
 			clean = append(clean, c)
 		case c == '-':
 			clean = append(clean, '+') // URL-safe alphabet

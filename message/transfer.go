@@ -55,15 +55,21 @@ func (w *walker) decodedSize(p *enmime.Part) int {
 		w.m.problem("part %s: unknown Content-Transfer-Encoding %q", partID(p), transferEncoding(p))
 		return len(p.Content)
 	}
-	var count [3]int // by base64Class
-	for _, c := range p.Content {
-		count[base64Class[c]]++
-	}
-	n, bad := count[1], count[2] > 0
+	n, bad := base64Count(p.Content)
 	if bad {
 		w.m.problem("part %s: malformed base64: characters outside the alphabet", partID(p))
 	}
 	return n * 3 / 4
+}
+
+// base64Count counts the base64 characters of b, and tells whether it
+// holds anything but them, line breaks, blanks and padding.
+func base64Count(b []byte) (n int, bad bool) {
+	var count [3]int // by base64Class
+	for _, c := range b {
+		count[base64Class[c]]++
+	}
+	return count[1], count[2] > 0
 }
 
 // base64Class sorts bytes for decodedSize: 0 skipped silently (line

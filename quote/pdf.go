@@ -10,17 +10,10 @@ import (
 	"github.com/ledongthuc/pdf"
 )
 
-// Bounds on what a PDF may cost: larger files are skipped, and of the
-// others the first maxPDFPages pages are read (a quotation or PI states
-// its number and total on its first pages).
-const (
-	maxPDFBytes = 10 << 20
-	maxPDFPages = 5
-)
-
-func isPDF(name, contentType string) bool {
-	return strings.HasSuffix(strings.ToLower(name), ".pdf") || strings.EqualFold(contentType, "application/pdf")
-}
+// maxPDFPages bounds what a PDF may cost (the message keeps documents up
+// to message.MaxDocumentSize): a quotation or PI states its number and
+// total on its first pages.
+const maxPDFPages = 5
 
 // ReadPDF reads the details a PDF states, with the rules of Read applied
 // to its text laid out in lines as on the page ("Total Amount  USD

@@ -49,6 +49,37 @@ func Read(m *message.Message) Details {
 	return d
 }
 
+// FromMessage is Read, completed from the XLSX and PDF attachments that
+// the parser kept (message.Attachment.Content) when the text leaves a
+// field empty (a quotation sheet or a PI states its number and total in
+// cells). PDFs are read for their text only: a scanned PI says nothing.
+func FromMessage(m *message.Message) Details {
+	d := Read(m)
+	for _, a := range m.Attachments {
+		if d.Ref != "" && d.Amount != "" {
+			break
+		}
+		content := a.Content()
+		if content == nil {
+			continue
+		}
+		var x Details
+		var err error
+		switch message.DocumentKind(a.Filename, a.ContentType) {
+		case message.DocXLSX:
+			x, err = ReadXLSX(content)
+		case message.DocPDF:
+			x, err = ReadPDF(content)
+		default:
+			continue
+		}
+		if err == nil {
+			d.fill(x)
+		}
+	}
+	return d
+}
+
 // readText applies the text rules of Read to text (a message's own text,
 // or the cells of a spreadsheet, one row per line).
 func readText(text string) Details {
