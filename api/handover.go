@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -54,17 +53,9 @@ func (s *Server) handoverReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := handover.Render(&buf, rpt, format); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := handover.Serve(w, rpt, format); err != nil {
+		s.fail(w, r, err) // rendering failed: nothing was written yet
 	}
-	w.Header().Set("Content-Type", handover.ContentType(format))
-	if format == handover.FormatHTML {
-		w.Header().Set("Content-Security-Policy", handover.ContentSecurityPolicy)
-	}
-	w.WriteHeader(http.StatusOK)
-	_, _ = buf.WriteTo(w)
 }
 
 // transferBody is the JSON of POST /api/v1/reps/{email}/handover.

@@ -17,31 +17,19 @@ import (
 func TestHTMLInChromium(t *testing.T) {
 	w := newWorld(t)
 	r := w.report()
-	var page bytes.Buffer
-	if err := Render(&page, r, FormatHTML); err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		rw.Header().Set("Content-Type", ContentType(FormatHTML))
-		rw.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
-		rw.Write(page.Bytes())
+		if err := Serve(rw, r, FormatHTML); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	b, err := chromium.Start(ctx, t.TempDir())
+	p, closeAll, err := chromium.Open(ctx, t.TempDir(), srv.URL, 1100, 1400)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	p, err := b.NewPage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Navigate(ctx, srv.URL, 1100, 1400); err != nil {
-		t.Fatal(err)
-	}
+	defer closeAll()
 	var got struct {
 		Title    string `json:"title"`
 		Sections int    `json:"sections"`

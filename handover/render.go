@@ -1,11 +1,13 @@
 package handover
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"net/http"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -23,6 +25,24 @@ const (
 // load (a script or image smuggled in through a subject line, were
 // escaping ever to fail) would be refused.
 const ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
+
+// Serve writes the report in format as an HTTP response, with its media
+// type and, for HTML, its Content-Security-Policy. It renders before
+// writing: an error (from rendering) leaves w untouched for the caller's
+// error response; a client gone while the page is written is not one.
+func Serve(w http.ResponseWriter, r *Report, format string) error {
+	var buf bytes.Buffer
+	if err := Render(&buf, r, format); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ContentType(format))
+	if format == FormatHTML {
+		w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = buf.WriteTo(w)
+	return nil
+}
 
 // ContentType returns the media type of a format.
 func ContentType(format string) string {

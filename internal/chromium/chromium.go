@@ -299,6 +299,29 @@ func (p *Page) event(method string, params json.RawMessage) {
 	}
 }
 
+// Open starts Chromium (profile in userDataDir), opens a page and loads
+// url in a width x height viewport; closeAll closes the page and the
+// browser. On error nothing is left running.
+func Open(ctx context.Context, userDataDir, url string, width, height int) (p *Page, closeAll func(), err error) {
+	b, err := Start(ctx, userDataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p, err = b.NewPage(ctx); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	closeAll = func() {
+		p.Close()
+		b.Close()
+	}
+	if err := p.Navigate(ctx, url, width, height); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return p, closeAll, nil
+}
+
 // Navigate loads url in a width x height viewport and waits for the load
 // event and the page's fonts.
 func (p *Page) Navigate(ctx context.Context, url string, width, height int) error {

@@ -373,31 +373,19 @@ func customerKeys(t *testing.T, w *devWorld) keys {
 // renders every customer with no console error and prints to PDF; with
 // UPDATE_SCREENSHOT=1 it saves the top of the page as docs/handover.png.
 func renderInChromium(t *testing.T, rpt *handover.Report) {
-	var page bytes.Buffer
-	if err := handover.Render(&page, rpt, handover.FormatHTML); err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Type", handover.ContentType(handover.FormatHTML))
-		rw.Header().Set("Content-Security-Policy", handover.ContentSecurityPolicy)
-		rw.Write(page.Bytes())
+		if err := handover.Serve(rw, rpt, handover.FormatHTML); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	b, err := chromium.Start(ctx, t.TempDir())
+	p, closeAll, err := chromium.Open(ctx, t.TempDir(), srv.URL, 1100, 1500)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	p, err := b.NewPage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Navigate(ctx, srv.URL, 1100, 1500); err != nil {
-		t.Fatal(err)
-	}
+	defer closeAll()
 	var sections int
 	if err := p.Eval(ctx, `document.querySelectorAll("section.customer").length`, &sections); err != nil {
 		t.Fatal(err)
