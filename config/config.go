@@ -29,6 +29,15 @@ type Config struct {
 	Matching    Matching    `yaml:"matching"`
 	Followup    Followup    `yaml:"followup"`
 	Pool        Pool        `yaml:"pool"`
+	Classify    Classify    `yaml:"classify"`
+}
+
+// Classify points at the admin's own kind and noise rules.
+type Classify struct {
+	// RulesFile is a YAML file of rules in the form of classify/rules.yaml
+	// (which is the default, built in): copy it, edit it, point here, and
+	// run `mailtrail reclassify` to apply it to the stored mail.
+	RulesFile string `yaml:"rules_file"`
 }
 
 type Database struct {

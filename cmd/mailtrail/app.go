@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -25,10 +26,32 @@ type app struct {
 	log    *slog.Logger
 	store  *timeline.Store
 	index  *search.Index
+	pipe   *ingest.Pipeline
 	syncer *ingest.Syncer
 }
 
+// rules are the built-in classification rules, or the admin's from
+// classify.rules_file.
+func rules(cfg *config.Config) (*classify.Rules, error) {
+	if cfg.Classify.RulesFile == "" {
+		return classify.Default(), nil
+	}
+	b, err := os.ReadFile(cfg.Classify.RulesFile)
+	if err != nil {
+		return nil, fmt.Errorf("classify.rules_file: %w", err)
+	}
+	r, err := classify.Load(b)
+	if err != nil {
+		return nil, fmt.Errorf("classify.rules_file %s: %w", cfg.Classify.RulesFile, err)
+	}
+	return r, nil
+}
+
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	rs, err := rules(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if _, _, err := migrations.Apply(ctx, cfg.Database.URL); err != nil {
 		return nil, err
 	}
@@ -46,8 +69,8 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, erro
 		// indexer catches up when Meilisearch is back.
 		log.Warn("meilisearch not ready; events wait in the outbox", "err", err)
 	}
-	pipe := ingest.NewPipeline(cfg, store, classify.Default(), log)
-	return &app{cfg: cfg, log: log, store: store, index: index, syncer: ingest.NewSyncer(cfg, store, pipe, log)}, nil
+	pipe := ingest.NewPipeline(cfg, store, rs, log)
+	return &app{cfg: cfg, log: log, store: store, index: index, pipe: pipe, syncer: ingest.NewSyncer(cfg, store, pipe, log)}, nil
 }
 
 func (a *app) close() { a.store.Close() }

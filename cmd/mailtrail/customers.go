@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mailtrail/mailtrail/classify"
 	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/timeline"
@@ -49,7 +48,7 @@ func openPipeline(ctx context.Context, e *env) (*app, *ingest.Pipeline, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return a, ingest.NewPipeline(cfg, a.store, classify.Default(), e.log), nil
+	return a, a.pipe, nil
 }
 
 // maintain re-matches what a change queued, scans for duplicates and

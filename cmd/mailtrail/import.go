@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mailtrail/mailtrail/classify"
 	"github.com/mailtrail/mailtrail/ingest"
 )
 
@@ -32,8 +31,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	pipe := ingest.NewPipeline(cfg, a.store, classify.Default(), e.log)
-	sum, err := ingest.NewImporter(pipe, a.store, e.log).Import(ctx, *rep, fs.Args())
+	sum, err := ingest.NewImporter(a.pipe, a.store, e.log).Import(ctx, *rep, fs.Args())
 	if err != nil {
 		return err
 	}

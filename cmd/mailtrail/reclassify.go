@@ -7,9 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/mailtrail/mailtrail/classify"
 	"github.com/mailtrail/mailtrail/config"
-	"github.com/mailtrail/mailtrail/ingest"
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -29,7 +27,7 @@ func cmdReclassify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	pipe := ingest.NewPipeline(cfg, a.store, classify.Default(), e.log)
+	pipe := a.pipe
 	if err := pipe.Reload(ctx); err != nil {
 		return err
 	}
