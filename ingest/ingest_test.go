@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -60,10 +59,7 @@ func newRigWith(t *testing.T, edit func(*config.Config)) *rig {
 	}
 	t.Cleanup(store.Close)
 	dc := testenv.Dovecot(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, dc.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := dc.CertFile
 	host, port := splitHostPort(t, dc.TLSAddr)
 	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}, logs: &syncBuffer{}, caFile: caFile}
 	r.cfg = &config.Config{

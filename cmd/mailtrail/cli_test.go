@@ -49,8 +49,7 @@ func newCLI(t *testing.T, apiAddr string) *cli {
 	meiliURL, meiliKey := testenv.Meili(t)
 	dc := testenv.Dovecot(t)
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, dc.CertPEM, 0o600)
+	ca := dc.CertFile
 	pw := filepath.Join(dir, "imap-password")
 	os.WriteFile(pw, []byte(dc.Password+"\n"), 0o600)
 	host, port, _ := net.SplitHostPort(dc.TLSAddr)

@@ -34,8 +34,7 @@ func syncConfig(t testing.TB, dbURL string, reps [][2]string, extra string) stri
 	t.Helper()
 	dc := testenv.Dovecot(t)
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, dc.CertPEM, 0o600)
+	ca := dc.CertFile
 	host, port, _ := net.SplitHostPort(dc.TLSAddr)
 	var b strings.Builder
 	fmt.Fprintf(&b, "database: {url: %q}\nmeilisearch: {url: \"http://127.0.0.1:1\"}\ncompany: {name: Our Co, domains: [ourco.example]}\nreps:\n", dbURL)

@@ -80,10 +80,7 @@ func syncDevCorpus(t *testing.T) *devWorld {
 	}
 	t.Cleanup(store.Close)
 	dc := testenv.Dovecot(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, dc.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := dc.CertFile
 	host, port, _ := strings.Cut(dc.TLSAddr, ":")
 	var p int
 	fmt.Sscan(port, &p)

@@ -29,6 +29,7 @@ type Dovecot struct {
 	TLSAddr  string // implicit-TLS IMAP (RFC 8314), host:port
 	Password string // for every user; kept in Dir/password across runs
 	CertPEM  []byte // self-signed certificate served on both ports
+	CertFile string // CertPEM's file, for a client's CA file
 
 	conf string
 	proc *proc
@@ -77,7 +78,8 @@ func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, 
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken before dovecot binds it
-		d := &Dovecot{Dir: dir, Password: pass, CertPEM: cert, conf: filepath.Join(dir, "dovecot.conf")}
+		d := &Dovecot{Dir: dir, Password: pass, CertPEM: cert, CertFile: filepath.Join(dir, "tls", "cert.pem"),
+			conf: filepath.Join(dir, "dovecot.conf")}
 		if err := d.writeConfig(acct); err != nil {
 			return nil, err
 		}
