@@ -13,6 +13,9 @@ import (
 // touched, once, locked in id order (timeline.Relinks).
 func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
 	rs := make([]timeline.SaveResult, 0, len(prs))
+	if err := timeline.CapturePlans(ctx, tx); err != nil {
+		return rs, err
+	}
 	var links timeline.Relinks
 	for i, pr := range prs {
 		r, err := p.Save(ctx, tx, pr, locs[i], &links)

@@ -92,7 +92,8 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 	}
 	b.ResetTimer()
 	var took time.Duration
-	var maxrssMB float64
+	var maxrssMB, cpu float64
+	servicesBefore := serviceCPU()
 	if prof := os.Getenv("MAILTRAIL_BENCH_CPUPROFILE"); prof != "" {
 		took = syncInProcess(b, cfgPath, prof)
 	} else {
@@ -105,8 +106,19 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 			b.Fatalf("sync --once: %v\n%s", err, lastLines(string(out), 20))
 		}
 		maxrssMB = float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+		cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	}
 	b.StopTimer()
+	// Where the CPU went: on a machine with few cores, the services'
+	// time competes with the sync's own.
+	for name, after := range serviceCPU() {
+		if name != "mailtrail" {
+			b.Logf("CPU of %s during the sync: %.1f s", name, after-servicesBefore[name])
+		}
+	}
+	if cpu > 0 {
+		b.ReportMetric(cpu*1000/float64(n), "cpu_ms/msg")
+	}
 	if pgLog != "" {
 		// The server's log, every statement with its duration, kept before
 		// the harness removes the cluster.
