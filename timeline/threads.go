@@ -184,18 +184,31 @@ func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int
 // none of whose ids leads to a thread: the thread of a message with the
 // same subject key ($4), a customer in common ($8) and a time within $7
 // of its own ($6), the later of the two being a reply ($5 for this one),
-// nearest in time first; else a new thread.
+// nearest in time first (then the lowest id); else a new thread.
+//
+// The nearest is the better of two index scans that stop at their first
+// hit, one back in time and one forward, rather than the whole window
+// sorted by distance: a subject such as "RFQ: LED panel" recurs across
+// customers, and reading every message of the window made threading
+// grow with the mailbox.
 const bySubjectOrNewSQL = `
-		cand AS (
-			SELECT coalesce(t.merged_into, t.id) AS id
+		near AS (
+			(SELECT coalesce(t.merged_into, t.id) AS id, $6::timestamptz - o.sent_at AS dist, o.id AS oid
+			FROM messages o JOIN threads t ON t.id = o.thread_id
+			WHERE $5 AND $4 <> '' AND cardinality($8::bigint[]) > 0
+				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 -- "<> ''": the partial index
+				AND o.sent_at <= $6::timestamptz AND o.sent_at >= $6::timestamptz - $7::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
+			ORDER BY o.sent_at DESC, o.id LIMIT 1)
+			UNION ALL
+			(SELECT coalesce(t.merged_into, t.id), o.sent_at - $6::timestamptz, o.id
 			FROM messages o JOIN threads t ON t.id = o.thread_id
 			WHERE $4 <> '' AND cardinality($8::bigint[]) > 0
-				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 -- "<> ''": the partial index
-				AND CASE WHEN o.sent_at <= $6::timestamptz THEN $5 ELSE o.is_reply END
-				AND o.sent_at BETWEEN $6::timestamptz - $7::interval AND $6::timestamptz + $7::interval
+				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 AND o.is_reply
+				AND o.sent_at > $6::timestamptz AND o.sent_at <= $6::timestamptz + $7::interval
 				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
-			ORDER BY abs(extract(epoch FROM o.sent_at - $6::timestamptz)), o.id
-			LIMIT 1),
+			ORDER BY o.sent_at, o.id LIMIT 1)),
+		cand AS (SELECT id FROM near ORDER BY dist, oid LIMIT 1),
 		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id),
 		tid AS (SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh), $2::bigint) AS id),`
 

@@ -139,6 +139,40 @@ func TestThreadsBySubjectFallback(t *testing.T) {
 	}
 }
 
+// TestThreadsBySubjectNearest: of several threads a reply could join by
+// subject, the nearest in time wins, whichever side of it that is.
+func TestThreadsBySubjectNearest(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Lagos Lights", "A", amy)
+	m := func(id, subject string, d int) timeline.Event {
+		return f.one(mail{msgid: id, subject: subject, at: day(d), customers: []int64{buyer}})
+	}
+	early := m("a@x", "RFQ: LED tube", 10)
+	late := m("b@x", "RFQ: LED tube", 20) // not a reply: a thread of its own
+	if f.thread(early) == f.thread(late) {
+		t.Fatal("two fresh inquiries share a thread")
+	}
+	if r := m("r1@x", "Re: RFQ: LED tube", 19); f.thread(r) != f.thread(early) {
+		t.Errorf("reply at day 19 joined thread %d, want the earlier inquiry's %d (the later one is no reply)", f.thread(r), f.thread(early))
+	}
+	if r := m("r2@x", "Re: RFQ: LED tube", 22); f.thread(r) != f.thread(late) {
+		t.Errorf("reply at day 22 joined thread %d, want the nearest inquiry's %d", f.thread(r), f.thread(late))
+	}
+	// A message stored after the replies that came later: it joins the
+	// nearest of them.
+	if q := m("q@x", "RFQ: LED tube", 21); f.thread(q) != f.thread(late) {
+		t.Errorf("inquiry at day 21 joined thread %d, want that of the reply a day later (%d)", f.thread(q), f.thread(late))
+	}
+	// Candidates on both sides: a reply to both buyers at day 26 has the
+	// buyer's thread 4 days back and the other buyer's a day ahead.
+	other := f.customer("Abuja Lamps", "B", amy)
+	ahead := f.one(mail{msgid: "o@x", subject: "Re: RFQ: LED tube", at: day(27), customers: []int64{other}})
+	both := f.save(mail{msgid: "both@x", subject: "Re: RFQ: LED tube", at: day(26), customers: []int64{buyer, other}})
+	if got := f.thread(both[buyer]); got != f.thread(ahead) {
+		t.Errorf("reply at day 26 joined thread %d, want the nearer one a day ahead (%d), not %d four days back", got, f.thread(ahead), f.thread(late))
+	}
+}
+
 func TestGetThreadMissing(t *testing.T) {
 	f := newFx(t)
 	if _, err := timeline.GetThread(f.ctx, f.s.Pool, 999, timeline.Scope{}, time.Time{}, 0, 10); !errors.Is(err, timeline.ErrNotFound) {

@@ -83,7 +83,7 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, q := range []string{`ALTER SYSTEM SET log_min_duration_statement = 0`, `SELECT pg_reload_conf()`} {
+		for _, q := range []string{`ALTER SYSTEM SET log_min_duration_statement = 0`, `ALTER SYSTEM SET log_parameter_max_length = 64`, `SELECT pg_reload_conf()`} {
 			if _, err := pool.Exec(context.Background(), q); err != nil {
 				b.Fatal(err)
 			}
