@@ -186,10 +186,10 @@ func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox str
 // new buyer no rep has written to yet gets no event: it is stored as
 // pending_reply (when it has no other customer) and waits in
 // pending_replies until a rep writes to that buyer.
-// The links of inquiries are noted in l, for the caller to flush.
-func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, loc *timeline.Location, l *timeline.Relinks) (timeline.SaveResult, error) {
+// The links of inquiries are noted in b, for the caller to flush.
+func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, loc *timeline.Location, b *Batch) (timeline.SaveResult, error) {
 	rec := pr.rec
-	events, pending, err := p.events(ctx, tx, pr)
+	events, pending, err := p.events(ctx, tx, pr, b)
 	if err != nil {
 		return timeline.SaveResult{}, err
 	}
@@ -197,7 +197,7 @@ func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, 
 	if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
 		rec.Noise = NoisePendingReply
 	}
-	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, l)
+	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, &b.Links)
 	if err != nil {
 		return res, err
 	}
@@ -215,13 +215,13 @@ const NoisePendingReply = "pending_reply"
 
 // events resolves a prepared message's buyers to customers: the events to
 // record, and the new-buyer keys that wait for a reply.
-func (p *Pipeline) events(ctx context.Context, tx timeline.DB, pr *Prepared) (events []timeline.NewEvent, pending []string, err error) {
+func (p *Pipeline) events(ctx context.Context, tx timeline.DB, pr *Prepared, bt *Batch) (events []timeline.NewEvent, pending []string, err error) {
 	at := pr.rec.SentAt
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
 	for _, b := range pr.buyers {
-		id, ok, err := p.customerFor(ctx, tx, b, pr)
+		id, ok, err := p.customerFor(ctx, tx, b, pr, bt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -248,7 +248,7 @@ func autoKey(r matcher.Resolution) string {
 // customerFor returns the customer of a buyer party; ok is false when the
 // buyer is new, matching.require_reply holds, the mail came from them, and
 // no rep has written to them yet.
-func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, pr *Prepared) (id int64, ok bool, err error) {
+func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Party, pr *Prepared, bt *Batch) (id int64, ok bool, err error) {
 	r := b.Resolution
 	switch r.Class {
 	case matcher.ClassCustomer:
@@ -270,15 +270,23 @@ func (p *Pipeline) customerFor(ctx context.Context, tx timeline.DB, b matcher.Pa
 		return r.CustomerID, true, nil
 	case matcher.ClassNewDomain, matcher.ClassNewEmail:
 		key := autoKey(r)
+		if id, ok := bt.autos[key]; ok {
+			return id, true, nil
+		}
 		if p.cfg.Matching.RequireReply && pr.rec.Direction != string(matcher.Out) {
 			// A rep has written to this buyer exactly when their customer
 			// exists: an outbound message creates it.
-			return timeline.AutoCustomer(ctx, tx, key)
+			id, ok, err := timeline.AutoCustomer(ctx, tx, key)
+			if ok {
+				bt.auto(key, id)
+			}
+			return id, ok, err
 		}
 		id, created, err := timeline.EnsureAuto(ctx, tx, key, matcher.NewBuyerName(r, b.Addr.Name), pr.rep)
 		if err != nil {
 			return 0, false, err
 		}
+		bt.auto(key, id)
 		if created {
 			p.created.Store(true)
 			p.scanDue.Store(true)

@@ -114,7 +114,7 @@ func (p *Pipeline) rematch(ctx context.Context, tx pgx.Tx, s *timeline.Stored) (
 	if err := timeline.ClearPending(ctx, tx, s.ID); err != nil {
 		return timeline.Rematched{}, err
 	}
-	events, pending, err := p.events(ctx, tx, pr)
+	events, pending, err := p.events(ctx, tx, pr, &Batch{})
 	if err != nil {
 		return timeline.Rematched{}, err
 	}

@@ -7,25 +7,42 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
+// Batch is what the saves of one transaction share: the inquiry links to
+// recompute before it commits, and the customers of new buyers already
+// found or created in it (a buyer writes many messages: one lookup each
+// was a round trip per message). A cached customer merged away meanwhile
+// is harmless: events follow the merge's redirect.
+type Batch struct {
+	Links timeline.Relinks
+	autos map[string]int64 // auto_key -> customer
+}
+
 // SaveBatch stores prepared messages inside tx, locs[i] being where
-// prs[i] was found (nil for none): Save on each in order (about four round
-// trips per message), then the inquiry links of every customer the batch
-// touched, once, locked in id order (timeline.Relinks).
+// prs[i] was found (nil for none): Save on each in order (about three
+// round trips per message), then the inquiry links of every customer the
+// batch touched, once, locked in id order (timeline.Relinks).
 func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
 	rs := make([]timeline.SaveResult, 0, len(prs))
 	if err := timeline.CapturePlans(ctx, tx); err != nil {
 		return rs, err
 	}
-	var links timeline.Relinks
+	var b Batch
 	for i, pr := range prs {
-		r, err := p.Save(ctx, tx, pr, locs[i], &links)
+		r, err := p.Save(ctx, tx, pr, locs[i], &b)
 		if err != nil {
 			return rs, err
 		}
 		rs = append(rs, r)
 	}
-	if err := links.Flush(ctx, tx); err != nil {
+	if err := b.Links.Flush(ctx, tx); err != nil {
 		return rs, fmt.Errorf("link inquiries: %w", err)
 	}
 	return rs, nil
+}
+
+func (b *Batch) auto(key string, id int64) {
+	if b.autos == nil {
+		b.autos = map[string]int64{}
+	}
+	b.autos[key] = id
 }

@@ -54,12 +54,12 @@ func TestSaveBatchEqualsSave(t *testing.T) {
 				return err
 			}
 			for i := range prs {
-				var links timeline.Relinks
-				res, err := p.Save(r.ctx, tx, prs[i], locs[i], &links)
+				var b ingest.Batch
+				res, err := p.Save(r.ctx, tx, prs[i], locs[i], &b)
 				if err != nil {
 					return err
 				}
-				if err := links.Flush(r.ctx, tx); err != nil {
+				if err := b.Links.Flush(r.ctx, tx); err != nil {
 					return err
 				}
 				results = append(results, res)
