@@ -34,13 +34,23 @@ type linkScope struct {
 	threads   []int64   // threads of the new quotes
 }
 
+// relinkSQL recomputes the links of customer $1's inquiries: all of them
+// unless $2, else those of linkScope ($3 to $6). The scope's parts are
+// branches that each read an index (the new inquiries by id, the older
+// ones by time): one filter with ORs read every inquiry of the customer
+// for every batch, which grew with the mailbox.
 const relinkSQL = `
 WITH inq AS (
 	SELECT e.id, e.occurred_at, e.thread_id FROM events e
-	WHERE e.customer_id = $1 AND e.kind = 'inquiry'
-		AND (NOT $2 OR e.id = ANY($3)
-			OR (e.occurred_at < $5 AND (e.occurred_at >= $4::timestamptz - $7::interval OR e.thread_id = ANY($6)
-				OR e.replied_at IS NULL OR e.replied_at > $4)))
+	WHERE NOT $2 AND e.customer_id = $1 AND e.kind = 'inquiry'
+	UNION ALL
+	SELECT e.id, e.occurred_at, e.thread_id FROM events e
+	WHERE $2 AND e.id = ANY($3) AND e.customer_id = $1 AND e.kind = 'inquiry'
+	UNION ALL
+	SELECT e.id, e.occurred_at, e.thread_id FROM events e
+	WHERE $2 AND e.customer_id = $1 AND e.kind = 'inquiry' AND e.occurred_at < $5 AND NOT e.id = ANY($3)
+		AND (e.occurred_at >= $4::timestamptz - $7::interval OR e.thread_id = ANY($6)
+			OR e.replied_at IS NULL OR e.replied_at > $4)
 ), link AS (
 	SELECT inq.id, q.id AS qid, q.occurred_at AS qat, r.id AS rid, r.occurred_at AS rat
 	FROM inq
