@@ -99,7 +99,8 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 	}
 	// The rest in one round trip: the raw message, where it was found, its
 	// events, and what threading needs of it (statements of a batch run in
-	// order, so the last sees the events).
+	// order, so the last sees the events). A new message's subject, time
+	// and ids are known here; one stored before is read back.
 	b := &pgx.Batch{}
 	if r.Inserted {
 		b.Queue(insertRawSQL, r.MessageID, c.Raw)
@@ -110,8 +111,13 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 	for _, e := range c.Events {
 		b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
 	}
-	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
-	tm, err := sendSave(ctx, db.SendBatch(ctx, b), c, loc, &r)
+	tm := newThreadMessage(c, r.MessageID)
+	if r.Inserted {
+		b.Queue(newThreadSQL, r.MessageID, tm.keys)
+	} else {
+		b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
+	}
+	tm, err = sendSave(ctx, db.SendBatch(ctx, b), c, loc, &r, tm)
 	if err != nil {
 		return r, err
 	}
@@ -123,7 +129,7 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 
 // sendSave reads the results of SaveUnlinked's batch, in order, into r,
 // and returns the message as threading sees it.
-func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Location, r *SaveResult) (threadMessage, error) {
+func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Location, r *SaveResult, tm threadMessage) (threadMessage, error) {
 	defer br.Close()
 	if r.Inserted {
 		if _, err := br.Exec(); err != nil {
@@ -142,7 +148,15 @@ func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Locati
 		}
 		r.NewEvents += int(tag.RowsAffected())
 	}
-	tm, err := scanThreadMessage(br.QueryRow(), r.MessageID)
+	var err error
+	if r.Inserted {
+		err = br.QueryRow().Scan(&tm.customers, &tm.found, &tm.nFound)
+		if err != nil {
+			err = fmt.Errorf("load message %d for threading: %w", r.MessageID, err)
+		}
+	} else {
+		tm, err = scanThreadMessage(br.QueryRow(), r.MessageID)
+	}
 	if err != nil {
 		return tm, err
 	}

@@ -3,6 +3,7 @@ package timeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -147,6 +148,41 @@ const loadThreadSQL = `
 				WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)) ORDER BY tid),
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)))
 		FROM m`
+
+// newThreadSQL reads what threading needs of message $1, just inserted
+// with the ids $2, beyond what the caller knows (newThreadMessage): its
+// customers as its events were stored (a merged customer's redirect
+// followed) and the threads of its ids.
+const newThreadSQL = `
+		SELECT ARRAY(SELECT DISTINCT customer_id FROM events e WHERE e.message_id = $1),
+			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
+				WHERE r.msgid = ANY ($2) ORDER BY tid),
+			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY ($2))`
+
+// newThreadMessage is what threading needs of c, saved as message id,
+// as loadThreadSQL would read it back: the time is the Date, else the
+// first event's, else now; the ids are the Message-ID, In-Reply-To and the
+// newest maxThreadRefs References, each once.
+func newThreadMessage(c *Captured, id int64) threadMessage {
+	m := threadMessage{id: id, subject: c.Subject, at: c.SentAt, keys: []string{}}
+	if m.at.IsZero() {
+		for _, e := range c.Events {
+			if m.at.IsZero() || e.OccurredAt.Before(m.at) {
+				m.at = e.OccurredAt
+			}
+		}
+	}
+	if m.at.IsZero() {
+		m.at = time.Now()
+	}
+	refs := c.References[max(0, len(c.References)-maxThreadRefs):]
+	for _, k := range slices.Concat([]string{c.MessageID}, c.InReplyTo, refs) {
+		if k != "" && !slices.Contains(m.keys, k) {
+			m.keys = append(m.keys, k)
+		}
+	}
+	return m
+}
 
 // scanThreadMessage reads the row of loadThreadSQL for message id.
 func scanThreadMessage(row pgx.Row, id int64) (threadMessage, error) {

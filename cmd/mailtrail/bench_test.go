@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailtrail/mailtrail/classify"
@@ -35,7 +36,15 @@ import (
 // MAILTRAIL_BENCH_CPUPROFILE=FILE runs the sync in the test process
 // under the CPU profiler instead of as the binary (no memory figure then);
 // MAILTRAIL_BENCH_PGLOG=FILE saves PostgreSQL's log of every statement
-// of the sync with its duration.
+// of the sync with its duration, and with MAILTRAIL_BENCH_EXPLAIN_RATE
+// (0 to 1) the plans of that share of them, as they ran (auto_explain).
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -79,16 +88,20 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 	cfgPath := syncConfig(b, dbURL, [][2]string{{rep, user}}, "")
 	pgLog := os.Getenv("MAILTRAIL_BENCH_PGLOG")
 	if pgLog != "" {
-		pool, err := pgxpool.New(context.Background(), dbURL)
+		conn, err := pgx.Connect(context.Background(), dbURL)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, q := range []string{`ALTER SYSTEM SET log_min_duration_statement = 0`, `ALTER SYSTEM SET log_parameter_max_length = 64`, `SELECT pg_reload_conf()`} {
-			if _, err := pool.Exec(context.Background(), q); err != nil {
+		for _, q := range []string{`LOAD 'auto_explain'`, `ALTER SYSTEM SET log_min_duration_statement = 0`, `ALTER SYSTEM SET log_parameter_max_length = 64`,
+			`ALTER SYSTEM SET session_preload_libraries = 'auto_explain'`, `ALTER SYSTEM SET auto_explain.log_min_duration = 0`,
+			`ALTER SYSTEM SET auto_explain.sample_rate = ` + envOr("MAILTRAIL_BENCH_EXPLAIN_RATE", "0"),
+			`ALTER SYSTEM SET auto_explain.log_analyze = on`, `ALTER SYSTEM SET auto_explain.log_nested_statements = on`,
+			`SELECT pg_reload_conf()`} {
+			if _, err := conn.Exec(context.Background(), q); err != nil {
 				b.Fatal(err)
 			}
 		}
-		pool.Close()
+		conn.Close(context.Background())
 	}
 	b.ResetTimer()
 	var took time.Duration
