@@ -163,16 +163,17 @@ func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Locati
 	return tm, br.Close()
 }
 
-// CapturePlans lets the statements of the transaction's saves keep the
-// plans PostgreSQL makes for them after five runs, instead of planning
-// every execution (the pool's force_custom_plan, see Open): planning the
-// threading statements was a third of a sync's PostgreSQL time. The
-// generic plans were bad only when made while the tables were nearly
-// empty (a first sync), when sequential scans look cheapest: with them
-// ruled out, the plans are the index lookups they stay right for as the
-// tables grow. Every statement of a save is such a lookup.
+// CapturePlans makes the statements of the transaction's saves run on
+// one plan each per connection (a generic plan), instead of planning every
+// execution (the pool's force_custom_plan, see Open): planning was a third
+// of a sync's PostgreSQL time, and PostgreSQL's own choice (plan_cache_mode
+// auto) kept planning some statements anew every time. Generic plans were
+// bad only when made while the tables were nearly empty (a first sync),
+// when sequential scans look cheapest: with them ruled out, the plans are
+// the index lookups they stay right for as the tables grow. Every
+// statement of a save is such a lookup.
 func CapturePlans(ctx context.Context, db DB) error {
-	_, err := db.Exec(ctx, `SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true)`)
+	_, err := db.Exec(ctx, `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`)
 	if err != nil {
 		return fmt.Errorf("set capture plans: %w", err)
 	}
