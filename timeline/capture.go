@@ -108,20 +108,24 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 	if loc != nil {
 		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
 	}
-	for _, e := range c.Events {
-		b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
-	}
 	tm := newThreadMessage(c, r.MessageID)
 	if r.Inserted {
-		b.Queue(newThreadSQL, r.MessageID, tm.keys)
+		// A new message's events are inserted by the statement that threads
+		// it, with their thread: inserting and then updating them wrote
+		// each row and its fourteen index entries twice.
+		tm.insert = c.Events
+		b.Queue(newThreadSQL, tm.keys, eventCustomers(c.Events))
 	} else {
+		for _, e := range c.Events {
+			b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
+		}
 		b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
 	}
 	tm, err = sendSave(ctx, db.SendBatch(ctx, b), c, loc, &r, tm)
 	if err != nil {
 		return r, err
 	}
-	if err := afterSave(ctx, db, r, c, l, tm); err != nil {
+	if err := afterSave(ctx, db, &r, c, l, tm); err != nil {
 		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 	}
 	return r, nil
@@ -141,7 +145,7 @@ func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Locati
 			return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
 		}
 	}
-	for _, e := range c.Events {
+	for _, e := range tm.insertedLater(c.Events) {
 		tag, err := br.Exec()
 		if err != nil {
 			return threadMessage{}, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)

@@ -139,14 +139,18 @@ type Relinks struct {
 
 // afterSave threads a saved message, writes the quote details onto its
 // quote events and notes in l the links its events can change. It does
-// nothing for a copy saved again with no new event.
-func afterSave(ctx context.Context, db DB, r SaveResult, c *Captured, l *Relinks, tm threadMessage) error {
+// nothing for a copy saved again with no new event. The events of a new
+// message are inserted by assignThread: r counts them then.
+func afterSave(ctx context.Context, db DB, r *SaveResult, c *Captured, l *Relinks, tm threadMessage) error {
 	if !r.Inserted && r.NewEvents == 0 {
 		return nil
 	}
 	th, err := assignThread(ctx, db, tm)
 	if err != nil {
 		return err
+	}
+	if tm.insert != nil {
+		r.NewEvents = len(th.events)
 	}
 	if !c.Quote.IsZero() {
 		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {

@@ -25,9 +25,27 @@ type threadMessage struct {
 	at        time.Time // sent_at, else the first event's time, else capture time
 	threadID  *int64
 	customers []int64
-	keys      []string // its Message-ID, In-Reply-To and newest References
-	found     []int64  // the live threads of keys, oldest first
-	nFound    int      // how many of keys are registered
+	keys      []string   // its Message-ID, In-Reply-To and newest References
+	found     []int64    // the live threads of keys, oldest first
+	nFound    int        // how many of keys are registered
+	insert    []NewEvent // a new message's events, to insert with the thread
+}
+
+// insertedLater returns events unless assignThread inserts them.
+func (m threadMessage) insertedLater(events []NewEvent) []NewEvent {
+	if m.insert != nil {
+		return nil
+	}
+	return events
+}
+
+// eventCustomers returns the customers of events, for newThreadSQL.
+func eventCustomers(events []NewEvent) []int64 {
+	ids := make([]int64, len(events))
+	for i, e := range events {
+		ids[i] = e.CustomerID
+	}
+	return ids
 }
 
 // threaded is the outcome of assignThread.
@@ -84,6 +102,12 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 	if m.threadID == nil && len(m.found) == 0 {
 		tid, args = bySubjectOrNewSQL, append(args, m.at, ThreadWindow, m.customers)
 	}
+	eu := `eu AS (
+			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
+			RETURNING id, customer_id, kind, direction, occurred_at)`
+	if m.insert != nil {
+		eu, args = insertThreadedEvents(len(args)+1), append(args, eventColumns(m.insert)...)
+	}
 	err = db.QueryRow(ctx, `
 		WITH `+tid+`
 		r AS (
@@ -92,9 +116,7 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 		mu AS (
 			UPDATE messages SET thread_id = (SELECT id FROM tid), subject_key = $4, is_reply = $5
 			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
-		eu AS (
-			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
-			RETURNING id, customer_id, kind, direction, occurred_at)
+		`+eu+`
 		SELECT (SELECT id FROM tid), (SELECT count(*) FROM r),
 			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
 			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
@@ -129,6 +151,39 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 	return out, nil
 }
 
+// insertThreadedEvents is the eu of assignThread's statement for a new
+// message: its events inserted with the thread, following a merged
+// customer's redirect as insertEvent does, each with its search outbox
+// row. Their columns are parameters $n to $n+6 (eventColumns).
+func insertThreadedEvents(n int) string {
+	return fmt.Sprintf(`eu AS (
+			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id)
+			SELECT $1, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = x.c), x.c), x.k, x.d, x.rep, x.at,
+				x.rule, x.conf, (SELECT id FROM tid)
+			FROM unnest($%d::bigint[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::text[], $%d::real[])
+				AS x(c, k, d, rep, at, rule, conf)
+			ON CONFLICT (message_id, customer_id) DO NOTHING
+			RETURNING id, customer_id, kind, direction, occurred_at),
+		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`, n, n+1, n+2, n+3, n+4, n+5, n+6)
+}
+
+// eventColumns returns the parameters of insertThreadedEvents.
+func eventColumns(events []NewEvent) []any {
+	var (
+		cust       []int64
+		kind, dir  []string
+		rep, rule  []string
+		at         []time.Time
+		confidence []float32
+	)
+	for _, e := range events {
+		cust, kind, dir = append(cust, e.CustomerID), append(kind, e.Kind), append(dir, e.Direction)
+		rep, at, rule = append(rep, e.Rep), append(at, e.OccurredAt), append(rule, e.Rule)
+		confidence = append(confidence, float32(e.Confidence))
+	}
+	return []any{cust, kind, dir, rep, at, rule, confidence}
+}
+
 // loadThreadSQL reads what threading needs of message $1. "= ANY (ARRAY
 // ...)" rather than "IN (SELECT ...)": the planner then looks the ids up in
 // thread_refs' key instead of scanning it while it is small, which it
@@ -149,15 +204,16 @@ const loadThreadSQL = `
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)))
 		FROM m`
 
-// newThreadSQL reads what threading needs of message $1, just inserted
-// with the ids $2, beyond what the caller knows (newThreadMessage): its
-// customers as its events were stored (a merged customer's redirect
-// followed) and the threads of its ids.
+// newThreadSQL reads what threading needs of a message just inserted
+// with the ids $1 and events for the customers $2, beyond what the caller
+// knows (newThreadMessage): its customers as its events will be stored (a
+// merged customer's redirect followed) and the threads of its ids.
 const newThreadSQL = `
-		SELECT ARRAY(SELECT DISTINCT customer_id FROM events e WHERE e.message_id = $1),
+		SELECT ARRAY(SELECT DISTINCT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = c), c)
+				FROM unnest($2::bigint[]) c),
 			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
-				WHERE r.msgid = ANY ($2) ORDER BY tid),
-			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY ($2))`
+				WHERE r.msgid = ANY ($1) ORDER BY tid),
+			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY ($1))`
 
 // newThreadMessage is what threading needs of c, saved as message id,
 // as loadThreadSQL would read it back: the time is the Date, else the
