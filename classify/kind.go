@@ -81,8 +81,8 @@ func compileKindRule(y kindRuleYAML) (kindRule, error) {
 type kindInput struct {
 	dir         string
 	text        string
-	textBG      bigrams
-	subject     string // "" when inherited (Re:/Fw:)
+	textFound   triggerSet // the trigger words in text
+	subject     string     // "" when inherited (Re:/Fw:)
 	attachments []string
 }
 
@@ -90,7 +90,7 @@ func (kr *kindRule) fires(in *kindInput) bool {
 	if kr.dir != "any" && kr.dir != in.dir {
 		return false
 	}
-	if kr.text != nil && kr.text.match(in.text, &in.textBG) {
+	if kr.text != nil && kr.text.match(in.text, in.textFound) {
 		return true
 	}
 	if kr.subject != nil && in.subject != "" && kr.subject.match(in.subject, nil) {
@@ -127,7 +127,7 @@ func (kr *kindRule) fires(in *kindInput) bool {
 // quotation"). The highest score wins if it reaches kind.threshold and
 // beats email's; otherwise the verdict is email.
 func (r *Rules) Kind(m *message.Message, direction string, forwarded bool) Verdict {
-	in := kindInputOf(m, direction, forwarded)
+	in := r.kindInputOf(m, direction, forwarded)
 	var score [len(kinds)]float64
 	var best [len(kinds)]*kindRule
 	for i := range r.kind {
@@ -160,7 +160,7 @@ func (r *Rules) Kind(m *message.Message, direction string, forwarded bool) Verdi
 	return Verdict{Kind: kinds[win], Rule: best[win].id, Confidence: conf}
 }
 
-func kindInputOf(m *message.Message, direction string, forwarded bool) kindInput {
+func (r *Rules) kindInputOf(m *message.Message, direction string, forwarded bool) kindInput {
 	in := kindInput{dir: "in"}
 	subject := m.Subject
 	var text string
@@ -193,7 +193,7 @@ func kindInputOf(m *message.Message, direction string, forwarded bool) kindInput
 		text = ownText(text)
 	}
 	in.text = foldText(text)
-	in.textBG.add(in.text)
+	in.textFound = r.triggers.scan(in.text)
 	if !inheritedSubjectRE.MatchString(subject) {
 		in.subject = foldText(subject)
 	}
