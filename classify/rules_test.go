@@ -107,13 +107,13 @@ func TestTriggersKeepMatches(t *testing.T) {
 func TestTriggersAgreeWithRegexp(t *testing.T) {
 	r := Default()
 	for _, c := range kindCases {
-		in := r.kindInputOf(c.message(), c.dir, false)
+		in := r.Prepare(c.message()).kindInput(c.dir, false)
 		for _, kr := range r.kind {
 			for _, f := range []struct {
 				mt    *matcher
 				text  string
 				found triggerSet
-			}{{kr.text, in.text, in.textFound}, {kr.text, in.text, nil}, {kr.subject, in.subject, nil}} {
+			}{{kr.text, in.text.s, in.text.found}, {kr.text, in.text.s, nil}, {kr.subject, in.subject, nil}} {
 				if f.mt != nil && f.mt.match(f.text, f.found) != f.mt.re.MatchString(f.text) {
 					t.Errorf("rule %s disagrees with its regexp on %q", kr.id, f.text)
 				}
@@ -129,7 +129,7 @@ func TestAnchoredMatchAgreesWithRegexp(t *testing.T) {
 	r := Default()
 	var texts []string
 	for _, c := range kindCases {
-		texts = append(texts, r.kindInputOf(c.message(), c.dir, false).text)
+		texts = append(texts, r.Prepare(c.message()).kindInput(c.dir, false).text.s)
 	}
 	checked, matched := 0, 0
 	for i := range texts {
