@@ -8,14 +8,24 @@ import "strings"
 // message: that was most of the CPU of a sync.
 //
 // The words are listed by their first two bytes in one flat array (CSR):
-// those beginning with bytes a, b are ids[at[a<<8|b]:at[a<<8|b+1]], so at
-// each byte of the text only the few words that begin there are compared.
-// One-byte words (from a class like [$€¥] or [0-9]) are looked up in one.
+// those beginning with bytes a, b are at positions at[a<<8|b] up to
+// at[a<<8|b+1] of ids, head and mask, so at each byte of the text only
+// the few words that begin there are compared. head holds a word's first
+// 8 bytes as a number (fewer for a shorter word, mask telling which): one
+// integer compare rejects most candidates ("the " begins dozens of
+// words), and finds a word of up to 8 bytes. One-byte words ("$" from a
+// class like [$€]) are looked up in one.
+//
+// Measured on 13 KB letters against two Aho-Corasick modules, this scans
+// at 8-10 ns a byte, BobuSumisu/aho-corasick at 4-7 with 25 MB of tables
+// for the built-in rules and petar-dambovaliev/aho-corasick at 10-14 with
+// 13 MB; this index takes 0.3 MB.
 type triggerIndex struct {
-	words []string   // by id
-	at    []uint32   // 1<<16+1 offsets into ids
-	ids   []int32    // word ids ordered by their first two bytes
-	one   [256]int32 // id+1 of the one-byte word, 0 for none
+	words      []string   // by id
+	at         []uint32   // 1<<16+1 offsets into ids, head and mask
+	ids        []int32    // word ids ordered by their first two bytes
+	head, mask []uint64   // of ids[i]'s word: see first8
+	one        [256]int32 // id+1 of the one-byte word, 0 for none
 }
 
 // triggerSet holds the ids of the words a scan found.
@@ -63,7 +73,8 @@ func newTriggerIndex(matchers []*matcher) *triggerIndex {
 	for k := 1; k < len(ix.at); k++ {
 		ix.at[k] += ix.at[k-1]
 	}
-	ix.ids = make([]int32, ix.at[1<<16])
+	n := ix.at[1<<16]
+	ix.ids, ix.head, ix.mask = make([]int32, n), make([]uint64, n), make([]uint64, n)
 	next := make([]uint32, 1<<16)
 	copy(next, ix.at)
 	for id, w := range ix.words {
@@ -71,14 +82,30 @@ func newTriggerIndex(matchers []*matcher) *triggerIndex {
 			ix.one[w[0]] = int32(id) + 1
 			continue
 		}
-		k := pairKey(w)
-		ix.ids[next[k]] = int32(id)
-		next[k]++
+		i := next[pairKey(w)]
+		ix.ids[i] = int32(id)
+		ix.head[i], ix.mask[i] = first8(w)
+		next[pairKey(w)]++
 	}
 	return ix
 }
 
 func pairKey(s string) int { return int(s[0])<<8 | int(s[1]) }
+
+// first8 returns the first 8 bytes of s as a little-endian number, or all
+// of s when shorter, and the mask of the bytes it holds.
+func first8(s string) (v, mask uint64) {
+	if len(s) >= 8 {
+		_ = s[7]
+		return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56, ^uint64(0)
+	}
+	for i := 0; i < len(s); i++ {
+		v |= uint64(s[i]) << (8 * i)
+		mask |= 0xff << (8 * i)
+	}
+	return v, mask
+}
 
 // scan returns the set of indexed words that occur in s: the same answer
 // as strings.Contains(s, word) for each.
@@ -91,10 +118,18 @@ func (ix *triggerIndex) scan(s string) triggerSet {
 		if i+1 == len(s) {
 			break
 		}
-		k := int(s[i])<<8 | int(s[i+1])
-		for _, id := range ix.ids[ix.at[k]:ix.at[k+1]] {
-			if strings.HasPrefix(s[i:], ix.words[id]) {
-				found.add(id)
+		k := pairKey(s[i:])
+		lo, hi := ix.at[k], ix.at[k+1]
+		if lo == hi {
+			continue
+		}
+		next, _ := first8(s[i:])
+		for c := lo; c < hi; c++ {
+			if next&ix.mask[c] != ix.head[c] {
+				continue
+			}
+			if w := ix.words[ix.ids[c]]; len(w) <= 8 || strings.HasPrefix(s[i:], w) {
+				found.add(ix.ids[c])
 			}
 		}
 	}
