@@ -237,3 +237,11 @@ func TestMailSharesText(t *testing.T) {
 		}
 	}
 }
+
+func TestHasColon(t *testing.T) {
+	for _, l := range []string{"", "From:", "发件人：张三", "no colon", "全角冒号", "\xef\xbc", ":\xff", "\xff\xef\xbc\x9a"} {
+		if got, want := hasColon(l), strings.ContainsAny(l, ":："); got != want {
+			t.Errorf("hasColon(%q) = %v, want %v", l, got, want)
+		}
+	}
+}
