@@ -67,19 +67,22 @@ func foldText(s string) string {
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		i += n
-		r = foldRune(r)
-		switch {
-		case r == '\u200b' || r == '\ufeff' || r == '\u200e' || r == '\u200f' || isArabicMark(r):
-			continue
-		case unicode.IsSpace(r):
-			space = true
-			continue
+		if r < '\u4e00' || r > '\u9fff' { // CJK ideographs, most of a Chinese letter, fold to themselves
+			r = foldRune(r)
+			switch {
+			case r == '\u200b' || r == '\ufeff' || r == '\u200e' || r == '\u200f' || isArabicMark(r):
+				continue
+			case unicode.IsSpace(r):
+				space = true
+				continue
+			}
+			r = unicode.ToLower(r)
 		}
 		if space && b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		space = false
-		b.WriteRune(unicode.ToLower(r))
+		b.WriteRune(r)
 	}
 	return b.String()
 }
