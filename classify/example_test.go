@@ -34,3 +34,18 @@ func ExampleRules_Noise() {
 	// Output:
 	// auto_reply auto_reply.auto_submitted
 }
+
+// A pipeline that asks both verdicts prepares the message once: Noise and
+// Kind then share its folded own text.
+func ExampleRules_Prepare() {
+	r := classify.Default()
+	m := r.Prepare(&message.Message{
+		Subject: "RFQ: LED high bay 150W",
+		NewText: "Hello, please send us your price list.\n\n> On Monday you wrote:\n> Our price is USD 25/pc.",
+	})
+	if reason, _ := m.Noise(); reason == "" {
+		fmt.Println(m.Kind("in", false).Kind)
+	}
+	// Output:
+	// inquiry
+}

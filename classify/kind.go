@@ -5,8 +5,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-
-	"github.com/mailtrail/mailtrail/message"
 )
 
 // Verdict is the kind of event a person's message is.
@@ -80,8 +78,7 @@ func compileKindRule(y kindRuleYAML) (kindRule, error) {
 // kindInput is what Kind looks at, already folded.
 type kindInput struct {
 	dir         string
-	text        string
-	textBG      bigrams
+	text        foldedText
 	subject     string // "" when inherited (Re:/Fw:)
 	attachments []string
 }
@@ -90,7 +87,7 @@ func (kr *kindRule) fires(in *kindInput) bool {
 	if kr.dir != "any" && kr.dir != in.dir {
 		return false
 	}
-	if kr.text != nil && kr.text.match(in.text, &in.textBG) {
+	if kr.text != nil && kr.text.match(in.text.s, in.text.found) {
 		return true
 	}
 	if kr.subject != nil && in.subject != "" && kr.subject.match(in.subject, nil) {
@@ -126,8 +123,9 @@ func (kr *kindRule) fires(in *kindInput) bool {
 // are counter-evidence ("we will quote tomorrow", "thanks for your
 // quotation"). The highest score wins if it reaches kind.threshold and
 // beats email's; otherwise the verdict is email.
-func (r *Rules) Kind(m *message.Message, direction string, forwarded bool) Verdict {
-	in := kindInputOf(m, direction, forwarded)
+func (ml *Mail) Kind(direction string, forwarded bool) Verdict {
+	r := ml.r
+	in := ml.kindInput(direction, forwarded)
 	var score [len(kinds)]float64
 	var best [len(kinds)]*kindRule
 	for i := range r.kind {
@@ -160,7 +158,8 @@ func (r *Rules) Kind(m *message.Message, direction string, forwarded bool) Verdi
 	return Verdict{Kind: kinds[win], Rule: best[win].id, Confidence: conf}
 }
 
-func kindInputOf(m *message.Message, direction string, forwarded bool) kindInput {
+func (ml *Mail) kindInput(direction string, forwarded bool) kindInput {
+	m := ml.m
 	in := kindInput{dir: "in"}
 	subject := m.Subject
 	var text string
@@ -186,14 +185,10 @@ func kindInputOf(m *message.Message, direction string, forwarded bool) kindInput
 		if direction == "out" {
 			in.dir = "out"
 		}
-		text = m.NewText
-		if strings.TrimSpace(text) == "" {
-			text = m.Text
-		}
-		text = ownText(text)
+		in.text = *ml.text()
+	} else {
+		in.text = ml.r.fold(text)
 	}
-	in.text = foldText(text)
-	in.textBG.add(in.text)
 	if !inheritedSubjectRE.MatchString(subject) {
 		in.subject = foldText(subject)
 	}

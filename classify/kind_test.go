@@ -214,3 +214,34 @@ func TestKindFalseFriends(t *testing.T) {
 		}
 	}
 }
+
+// One Mail answers Noise and then Kind, in both directions and as a
+// forward, exactly as fresh calls do: what it keeps is only a cache.
+func TestMailSharesText(t *testing.T) {
+	r := Default()
+	cases := append(kindCases, kindFalseFriends...)
+	for i, c := range cases {
+		m := c.message()
+		other := cases[(i+1)%len(cases)] // forwarded, and judged otherwise
+		m.Forwarded = []message.Forward{{Text: other.text + "\n> quoted", Subject: other.subject}}
+		ml := r.Prepare(m)
+		if reason, rule := ml.Noise(); reason != "" {
+			t.Errorf("%s: noise %s", c.name, rule)
+		}
+		for _, dir := range []string{"in", "out"} {
+			for _, fwd := range []bool{false, true} {
+				if got, want := ml.Kind(dir, fwd), r.Kind(m, dir, fwd); got != want {
+					t.Errorf("%s, %s, forwarded %v: shared %+v, fresh %+v", c.name, dir, fwd, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestHasColon(t *testing.T) {
+	for _, l := range []string{"", "From:", "发件人：张三", "no colon", "全角冒号", "\xef\xbc", ":\xff", "\xff\xef\xbc\x9a"} {
+		if got, want := hasColon(l), strings.ContainsAny(l, ":："); got != want {
+			t.Errorf("hasColon(%q) = %v, want %v", l, got, want)
+		}
+	}
+}

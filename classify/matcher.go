@@ -20,8 +20,10 @@ import (
 //     which turns every letter into a class;
 //   - most patterns start with a small set of words ("please|kindly|...",
 //     "请|麻烦"): a match must begin with one of them, so when none occurs in
-//     the text (strings.Contains) the regexp is not run at all. Russian
-//     rules cost nothing on English mail this way.
+//     the text the regexp is not run at all. Russian rules cost nothing on
+//     English mail this way. A message's text is scanned once for the
+//     words of all rules (triggerIndex); shorter fields (subject, header
+//     values) ask strings.Contains.
 type matcher struct {
 	re       *regexp.Regexp
 	triggers []string // lower-case; nil means "always run re"
@@ -32,38 +34,24 @@ type matcher struct {
 	starts   []string
 	at0, at1 *regexp.Regexp
 	maxLen   int
+	// triggerIDs and startIDs are the ids of triggers and starts in the
+	// Rules' triggerIndex; nil when mt is not in it (not a text matcher).
+	triggerIDs, startIDs []int32
 }
 
-// bigrams is a 4096-bit set of the hashed byte pairs of a text. A trigger
-// whose first two bytes are not in it cannot occur, which saves most
-// strings.Contains calls: one text meets a few hundred triggers.
-type bigrams [64]uint64
-
-func bigramHash(a, b byte) uint { return (uint(a)*131 + uint(b)) & 4095 }
-
-func (bg *bigrams) add(s string) {
-	for i := 0; i+1 < len(s); i++ {
-		h := bigramHash(s[i], s[i+1])
-		bg[h>>6] |= 1 << (h & 63)
-	}
-}
-
-func (bg *bigrams) mayContain(t string) bool {
-	if bg == nil || len(t) < 2 {
-		return true
-	}
-	h := bigramHash(t[0], t[1])
-	return bg[h>>6]&(1<<(h&63)) != 0
-}
-
-// match reports whether s, already folded by foldText, matches. bg, when
-// not nil, holds the bigrams of s.
-func (mt *matcher) match(s string, bg *bigrams) bool {
+// match reports whether s, already folded by foldText, matches. found,
+// when not nil, is the Rules' triggerIndex scan of s, and mt must be in
+// that index.
+func (mt *matcher) match(s string, found triggerSet) bool {
 	if mt.triggers != nil {
 		hit := false
-		for _, t := range mt.triggers {
-			if bg.mayContain(t) && strings.Contains(s, t) {
-				hit = true
+		for i, t := range mt.triggers {
+			if found != nil {
+				hit = found.has(mt.triggerIDs[i])
+			} else {
+				hit = strings.Contains(s, t)
+			}
+			if hit {
 				break
 			}
 		}
@@ -71,7 +59,7 @@ func (mt *matcher) match(s string, bg *bigrams) bool {
 			return false
 		}
 		if mt.starts != nil && len(s) > anchorFrom {
-			return mt.matchAtStarts(s)
+			return mt.matchAtStarts(s, found)
 		}
 	}
 	return mt.re.MatchString(s)
@@ -87,8 +75,13 @@ const anchorFrom = 512
 // at each occurrence of a start, with re anchored there (at1 reads the
 // rune before, so \b is judged as in the whole text) and given at most
 // maxLen bytes and one rune more (so \b and $ at the match's end are too).
-func (mt *matcher) matchAtStarts(s string) bool {
-	for _, t := range mt.starts {
+//
+// found, as in match, saves looking for starts that do not occur.
+func (mt *matcher) matchAtStarts(s string, found triggerSet) bool {
+	for k, t := range mt.starts {
+		if found != nil && !found.has(mt.startIDs[k]) {
+			continue
+		}
 		for off := 0; off < len(s); {
 			j := strings.Index(s[off:], t)
 			if j < 0 {

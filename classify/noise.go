@@ -96,27 +96,18 @@ func compileNoiseRule(y noiseRuleYAML) (noiseRule, error) {
 //
 // Senders are never trusted to be internal or external here: that is the
 // matcher's job, and a customer's own newsletter is bulk all the same.
-func (r *Rules) Noise(m *message.Message) (reason string, rule string) {
-	var text string
-	textDone := false
-	for i := range r.noise {
-		nr := &r.noise[i]
-		if nr.text != nil && !textDone {
-			text = m.NewText
-			if strings.TrimSpace(text) == "" {
-				text = m.Text
-			}
-			text = foldText(ownText(text))
-			textDone = true
-		}
-		if nr.fires(m, text) {
+func (ml *Mail) Noise() (reason string, rule string) {
+	for i := range ml.r.noise {
+		nr := &ml.r.noise[i]
+		if nr.fires(ml) {
 			return nr.reason, nr.id
 		}
 	}
 	return "", ""
 }
 
-func (nr *noiseRule) fires(m *message.Message, text string) bool {
+func (nr *noiseRule) fires(ml *Mail) bool {
+	m := ml.m
 	if nr.header != "" {
 		v, ok := headerValue(m, nr.header)
 		v = strings.ToLower(v)
@@ -154,8 +145,11 @@ func (nr *noiseRule) fires(m *message.Message, text string) bool {
 	if nr.subject != nil && nr.subject.match(foldText(m.Subject), nil) {
 		return true
 	}
-	if nr.text != nil && (nr.maxText == 0 || utf8.RuneCountInString(text) <= nr.maxText) && nr.text.match(text, nil) {
-		return true
+	if nr.text != nil {
+		text := ml.text()
+		if (nr.maxText == 0 || utf8.RuneCountInString(text.s) <= nr.maxText) && nr.text.match(text.s, text.found) {
+			return true
+		}
 	}
 	return false
 }

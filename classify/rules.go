@@ -46,6 +46,7 @@ type Rules struct {
 	maxConfidence     float64
 	kind              []kindRule
 	noise             []noiseRule
+	triggers          *triggerIndex // of the text matchers, kind and noise
 }
 
 // file is the YAML layout of rules.yaml; the file itself documents it.
@@ -151,6 +152,14 @@ func Load(yamlBytes []byte) (*Rules, error) {
 		seen[nr.id] = true
 		r.noise = append(r.noise, nr)
 	}
+	var text []*matcher
+	for _, kr := range r.kind {
+		text = append(text, kr.text)
+	}
+	for _, nr := range r.noise {
+		text = append(text, nr.text)
+	}
+	r.triggers = newTriggerIndex(text)
 	return r, nil
 }
 

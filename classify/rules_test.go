@@ -95,9 +95,8 @@ func TestTriggersKeepMatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := foldText(tt.text)
-		var bg bigrams
-		bg.add(text)
-		if !mt.match(text, &bg) {
+		found := newTriggerIndex([]*matcher{mt}).scan(text)
+		if !mt.match(text, nil) || !mt.match(text, found) {
 			t.Errorf("%q does not match %q (triggers %q)", tt.pattern, tt.text, mt.triggers)
 		}
 	}
@@ -108,14 +107,14 @@ func TestTriggersKeepMatches(t *testing.T) {
 func TestTriggersAgreeWithRegexp(t *testing.T) {
 	r := Default()
 	for _, c := range kindCases {
-		in := kindInputOf(c.message(), c.dir, false)
+		in := r.Prepare(c.message()).kindInput(c.dir, false)
 		for _, kr := range r.kind {
 			for _, f := range []struct {
-				mt   *matcher
-				text string
-				bg   *bigrams
-			}{{kr.text, in.text, &in.textBG}, {kr.subject, in.subject, nil}} {
-				if f.mt != nil && f.mt.match(f.text, f.bg) != f.mt.re.MatchString(f.text) {
+				mt    *matcher
+				text  string
+				found triggerSet
+			}{{kr.text, in.text.s, in.text.found}, {kr.text, in.text.s, nil}, {kr.subject, in.subject, nil}} {
+				if f.mt != nil && f.mt.match(f.text, f.found) != f.mt.re.MatchString(f.text) {
 					t.Errorf("rule %s disagrees with its regexp on %q", kr.id, f.text)
 				}
 			}
@@ -130,7 +129,7 @@ func TestAnchoredMatchAgreesWithRegexp(t *testing.T) {
 	r := Default()
 	var texts []string
 	for _, c := range kindCases {
-		texts = append(texts, kindInputOf(c.message(), c.dir, false).text)
+		texts = append(texts, r.Prepare(c.message()).kindInput(c.dir, false).text.s)
 	}
 	checked, matched := 0, 0
 	for i := range texts {
@@ -141,8 +140,7 @@ func TestAnchoredMatchAgreesWithRegexp(t *testing.T) {
 		}
 		for _, shift := range []int{0, 37, anchorFrom - 5, anchorFrom + 101} {
 			long := strings.Repeat("x", shift) + " " + b.String()
-			var bg bigrams
-			bg.add(long)
+			found := r.triggers.scan(long)
 			for _, kr := range r.kind {
 				if kr.text == nil || kr.text.triggers == nil {
 					continue
@@ -152,8 +150,11 @@ func TestAnchoredMatchAgreesWithRegexp(t *testing.T) {
 				if want {
 					matched++
 				}
-				if got := kr.text.match(long, &bg); got != want {
+				if got := kr.text.match(long, found); got != want {
 					t.Errorf("rule %s: anchored match %v, regexp %v, on text %d shifted by %d", kr.id, got, want, i, shift)
+				}
+				if got := kr.text.match(long, nil); got != want {
+					t.Errorf("rule %s: anchored match without scan %v, regexp %v, on text %d shifted by %d", kr.id, got, want, i, shift)
 				}
 			}
 		}

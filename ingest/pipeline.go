@@ -108,8 +108,9 @@ func (p *Pipeline) prepare(m *message.Message, raw []byte, rep string) *Prepared
 	pr.rec.Direction = dir
 	pr.rep = p.attribute(m, res, rep)
 	// Automatic mail first: a bounce from our own mailer-daemon is a
-	// bounce, not internal mail.
-	switch reason, rule := p.rules.Noise(m); {
+	// bounce, not internal mail. Noise and Kind share the folded text.
+	cm := p.rules.Prepare(m)
+	switch reason, rule := cm.Noise(); {
 	case reason != "":
 		pr.rec.Noise, pr.rec.NoiseRule = reason, rule
 	case res.InternalOnly:
@@ -122,7 +123,7 @@ func (p *Pipeline) prepare(m *message.Message, raw []byte, rep string) *Prepared
 			pr.rec.Noise = unmatchedReason(res)
 			break
 		}
-		pr.verdict = p.rules.Kind(m, dir, res.FromForward)
+		pr.verdict = cm.Kind(dir, res.FromForward)
 		pr.rec.Quote = quoteDetails(m, pr.verdict.Kind)
 	}
 	// The documents' files were for the quote details: a prepared message
