@@ -83,88 +83,147 @@ func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (S
 
 // SaveUnlinked is SaveMessage without the update of inquiry links, which
 // it notes in l: the caller flushes l before committing, once per batch.
+//
+// A new message, the common case, takes two round trips: its row with
+// what threading needs to look up (which does not depend on the row), then
+// its raw bytes, where it was found, and the statement that threads it and
+// inserts its events with their thread (inserting and then updating them
+// wrote each event row and its fourteen index entries twice). A message
+// stored before takes three: its location and new events, what threading
+// needs of it read back, then its threading.
 func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks) (SaveResult, error) {
 	var r SaveResult
-	var storedHash string
-	save := func(key string) error {
-		return db.QueryRow(ctx, insertMessageSQL, messageArgs(c, key)...).Scan(&r.MessageID, &r.Inserted, &storedHash)
-	}
-	err := save(c.DedupKey)
-	if err == nil && reusedID(c, r, storedHash) {
-		// Another message reuses this Message-ID: keep it apart, never drop it.
-		err = save(c.DedupKey + "#" + c.ContentHash)
-	}
-	if err != nil {
-		return r, fmt.Errorf("save message %s: %w", c.DedupKey, err)
-	}
-	// The rest in one round trip: the raw message, where it was found, its
-	// events, and what threading needs of it (statements of a batch run in
-	// order, so the last sees the events). A new message's subject, time
-	// and ids are known here; one stored before is read back.
-	b := &pgx.Batch{}
-	if r.Inserted {
-		b.Queue(insertRawSQL, r.MessageID, c.Raw)
-	}
-	if loc != nil {
-		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
-	}
-	tm := newThreadMessage(c, r.MessageID)
-	if r.Inserted {
-		// A new message's events are inserted by the statement that threads
-		// it, with their thread: inserting and then updating them wrote
-		// each row and its fourteen index entries twice.
-		tm.insert = c.Events
-		b.Queue(newThreadSQL, tm.keys, eventCustomers(c.Events))
-	} else {
-		for _, e := range c.Events {
-			b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
-		}
-		b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
-	}
-	tm, err = sendSave(ctx, db.SendBatch(ctx, b), c, loc, &r, tm)
-	if err != nil {
+	tm := newThreadMessage(c)
+	if err := saveRow(ctx, db, c, &r, &tm); err != nil {
 		return r, err
 	}
-	if err := afterSave(ctx, db, &r, c, l, tm); err != nil {
-		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+	var th threaded
+	var err error
+	if r.Inserted {
+		th, err = saveNew(ctx, db, c, loc, &r, tm)
+	} else {
+		th, err = saveAgain(ctx, db, c, loc, &r)
 	}
+	if err != nil || (!r.Inserted && r.NewEvents == 0) {
+		return r, err
+	}
+	if !c.Quote.IsZero() {
+		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {
+			return r, err
+		}
+	}
+	l.add(th)
 	return r, nil
 }
 
-// sendSave reads the results of SaveUnlinked's batch, in order, into r,
-// and returns the message as threading sees it.
-func sendSave(ctx context.Context, br pgx.BatchResults, c *Captured, loc *Location, r *SaveResult, tm threadMessage) (threadMessage, error) {
-	defer br.Close()
-	if r.Inserted {
-		if _, err := br.Exec(); err != nil {
-			return threadMessage{}, fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+// saveRow inserts c's row, unless its dedup key is stored, with the
+// lookups of newThreadSQL into tm in the same round trip.
+func saveRow(ctx context.Context, db BatchDB, c *Captured, r *SaveResult, tm *threadMessage) error {
+	var storedHash string
+	b := &pgx.Batch{}
+	b.Queue(insertMessageSQL, messageArgs(c, c.DedupKey)...)
+	b.Queue(newThreadSQL, tm.keys, eventCustomers(c.Events))
+	br := db.SendBatch(ctx, b)
+	err := br.QueryRow().Scan(&r.MessageID, &r.Inserted, &storedHash)
+	if err == nil {
+		if err = br.QueryRow().Scan(&tm.customers, &tm.found, &tm.nFound); err != nil {
+			err = fmt.Errorf("look up threads: %w", err)
 		}
 	}
-	if loc != nil {
-		if _, err := br.Exec(); err != nil {
-			return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
-		}
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	for _, e := range tm.insertedLater(c.Events) {
-		tag, err := br.Exec()
-		if err != nil {
-			return threadMessage{}, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
-		}
-		r.NewEvents += int(tag.RowsAffected())
-	}
-	var err error
-	if r.Inserted {
-		err = br.QueryRow().Scan(&tm.customers, &tm.found, &tm.nFound)
-		if err != nil {
-			err = fmt.Errorf("load message %d for threading: %w", r.MessageID, err)
-		}
-	} else {
-		tm, err = scanThreadMessage(br.QueryRow(), r.MessageID)
+	if err == nil && reusedID(c, *r, storedHash) {
+		// Another message reuses this Message-ID: keep it apart, never drop it.
+		err = db.QueryRow(ctx, insertMessageSQL, messageArgs(c, c.DedupKey+"#"+c.ContentHash)...).Scan(&r.MessageID, &r.Inserted, &storedHash)
 	}
 	if err != nil {
-		return tm, err
+		return fmt.Errorf("save message %s: %w", c.DedupKey, err)
 	}
-	return tm, br.Close()
+	tm.id = r.MessageID
+	return nil
+}
+
+// saveNew stores what goes with a new message's row, and threads it.
+func saveNew(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult, tm threadMessage) (threaded, error) {
+	tm.insert = c.Events
+	st, err := threadStatement(ctx, db, tm)
+	if err != nil {
+		return st.out, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+	}
+	b := &pgx.Batch{}
+	b.Queue(insertRawSQL, r.MessageID, c.Raw)
+	if loc != nil {
+		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
+	}
+	b.Queue(st.sql, st.args...)
+	br := db.SendBatch(ctx, b)
+	err = func() error {
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+		}
+		if loc != nil {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("save location of %s: %w", c.DedupKey, err)
+			}
+		}
+		if err := st.scan(br.QueryRow()); err != nil {
+			return fmt.Errorf("thread %s: %w", c.DedupKey, err)
+		}
+		return br.Close()
+	}()
+	if err != nil {
+		return st.out, err
+	}
+	th, err := st.settle(ctx, db)
+	if err != nil {
+		return th, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+	}
+	r.NewEvents = len(th.events)
+	return th, nil
+}
+
+// saveAgain records where a stored message was found again and the
+// events a copy adds (a Sent copy's Bcc), and threads those.
+func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult) (threaded, error) {
+	b := &pgx.Batch{}
+	if loc != nil {
+		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
+	}
+	for _, e := range c.Events {
+		b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
+	}
+	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
+	br := db.SendBatch(ctx, b)
+	tm, err := func() (threadMessage, error) {
+		defer br.Close()
+		if loc != nil {
+			if _, err := br.Exec(); err != nil {
+				return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
+			}
+		}
+		for _, e := range c.Events {
+			tag, err := br.Exec()
+			if err != nil {
+				return threadMessage{}, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
+			}
+			r.NewEvents += int(tag.RowsAffected())
+		}
+		tm, err := scanThreadMessage(br.QueryRow(), r.MessageID)
+		if err != nil {
+			return tm, err
+		}
+		return tm, br.Close()
+	}()
+	if err != nil || r.NewEvents == 0 {
+		return threaded{}, err
+	}
+	th, err := assignThread(ctx, db, tm)
+	if err != nil {
+		return th, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+	}
+	return th, nil
 }
 
 // CapturePlans makes the statements of the transaction's saves run on

@@ -137,30 +137,7 @@ type Relinks struct {
 	scopes map[int64]*linkScope
 }
 
-// afterSave threads a saved message, writes the quote details onto its
-// quote events and notes in l the links its events can change. It does
-// nothing for a copy saved again with no new event. The events of a new
-// message are inserted by assignThread: r counts them then.
-func afterSave(ctx context.Context, db DB, r *SaveResult, c *Captured, l *Relinks, tm threadMessage) error {
-	if !r.Inserted && r.NewEvents == 0 {
-		return nil
-	}
-	th, err := assignThread(ctx, db, tm)
-	if err != nil {
-		return err
-	}
-	if tm.insert != nil {
-		r.NewEvents = len(th.events)
-	}
-	if !c.Quote.IsZero() {
-		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {
-			return err
-		}
-	}
-	l.add(th)
-	return nil
-}
-
+// add notes the links that a saved message's events can change.
 func (l *Relinks) add(th threaded) {
 	if l.full == nil {
 		l.full, l.scopes = map[int64]bool{}, map[int64]*linkScope{}

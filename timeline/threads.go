@@ -31,14 +31,6 @@ type threadMessage struct {
 	insert    []NewEvent // a new message's events, to insert with the thread
 }
 
-// insertedLater returns events unless assignThread inserts them.
-func (m threadMessage) insertedLater(events []NewEvent) []NewEvent {
-	if m.insert != nil {
-		return nil
-	}
-	return events
-}
-
 // eventCustomers returns the customers of events, for newThreadSQL.
 func eventCustomers(events []NewEvent) []int64 {
 	ids := make([]int64, len(events))
@@ -69,36 +61,56 @@ type threaded struct {
 // younger threads are merged into the oldest. A message that already has a
 // thread keeps it (saving a copy again changes nothing), but its events get
 // the thread id. It costs one round trip for most messages (m was read in
-// the batch that saved it): this runs for every message captured.
+// the batch that saved it), none of its own for a new message (its
+// statement goes in the save's batch): this runs for every message
+// captured.
 func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error) {
-	var out threaded
+	st, err := threadStatement(ctx, db, m)
+	if err != nil {
+		return st.out, err
+	}
+	if err := st.scan(db.QueryRow(ctx, st.sql, st.args...)); err != nil {
+		return st.out, err
+	}
+	return st.settle(ctx, db)
+}
+
+// threading is assignThread's statement for one message, and then what it
+// found.
+type threading struct {
+	m        threadMessage
+	keys     []string
+	sql      string
+	args     []any
+	out      threaded
+	inserted int // ids newly registered by the statement
+}
+
+// threadStatement merges the threads that m's ids lead to, if several,
+// and returns the statement that threads m, for the caller to run (alone,
+// or in a batch with other statements of the save) and scan.
+func threadStatement(ctx context.Context, db DB, m threadMessage) (*threading, error) {
+	st := &threading{m: m, keys: m.keys}
 	var err error
 	subjectKey, isReply := SubjectKey(m.subject)
 	switch {
 	case m.threadID != nil:
-		out.thread = *m.threadID
+		st.out.thread = *m.threadID
 		subjectKey, isReply = "", false // already set
+		st.keys = []string{}
 	case len(m.found) > 0:
-		out.thread = m.found[0]
+		st.out.thread = m.found[0]
 		if len(m.found) > 1 {
-			if out.moved, err = mergeThreads(ctx, db, out.thread, m.found[1:]); err != nil {
-				return out, err
+			if st.out.moved, err = mergeThreads(ctx, db, st.out.thread, m.found[1:]); err != nil {
+				return st, err
 			}
 		}
 	}
-	keys := m.keys
-	if m.threadID != nil {
-		keys = []string{}
-	}
-	var inserted int
-	var ids, custs []int64
-	var kinds, dirs []string
-	var ats []time.Time
 	// One statement finds the thread by subject or opens one (when no id
 	// led to one), registers the ids (a concurrent transaction's
-	// conflicting row makes DO NOTHING wait for it; see below), threads the
+	// conflicting row makes DO NOTHING wait for it; see settle), threads the
 	// message and its events, and returns the events.
-	tid, args := `tid AS (SELECT $2::bigint AS id),`, []any{m.id, out.thread, keys, subjectKey, isReply}
+	tid, args := `tid AS (SELECT $2::bigint AS id),`, []any{m.id, st.out.thread, st.keys, subjectKey, isReply}
 	if m.threadID == nil && len(m.found) == 0 {
 		tid, args = bySubjectOrNewSQL, append(args, m.at, ThreadWindow, m.customers)
 	}
@@ -108,31 +120,48 @@ func assignThread(ctx context.Context, db DB, m threadMessage) (threaded, error)
 	if m.insert != nil {
 		eu, args = insertThreadedEvents(len(args)+1), append(args, eventColumns(m.insert)...)
 	}
-	err = db.QueryRow(ctx, `
-		WITH `+tid+`
+	st.args = args
+	st.sql = `
+		WITH ` + tid + `
 		r AS (
 			INSERT INTO thread_refs (msgid, thread_id) SELECT k, (SELECT id FROM tid) FROM unnest($3::text[]) k
 			ON CONFLICT DO NOTHING RETURNING 1),
 		mu AS (
 			UPDATE messages SET thread_id = (SELECT id FROM tid), subject_key = $4, is_reply = $5
 			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
-		`+eu+`
+		` + eu + `
 		SELECT (SELECT id FROM tid), (SELECT count(*) FROM r),
 			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
 			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
 			coalesce(array_agg(occurred_at ORDER BY id), '{}')
-		FROM eu`, args...).Scan(&out.thread, &inserted, &ids, &custs, &kinds, &dirs, &ats)
-	if err != nil {
-		return out, fmt.Errorf("thread message %d: %w", m.id, err)
+		FROM eu`
+	return st, nil
+}
+
+// scan reads the row of the statement.
+func (st *threading) scan(row pgx.Row) error {
+	var ids, custs []int64
+	var kinds, dirs []string
+	var ats []time.Time
+	if err := row.Scan(&st.out.thread, &st.inserted, &ids, &custs, &kinds, &dirs, &ats); err != nil {
+		return fmt.Errorf("thread message %d: %w", st.m.id, err)
 	}
 	for i := range ids {
-		out.events = append(out.events, savedEvent{id: ids[i], customerID: custs[i], kind: kinds[i], direction: dirs[i],
-			at: ats[i], thread: out.thread})
+		st.out.events = append(st.out.events, savedEvent{id: ids[i], customerID: custs[i], kind: kinds[i], direction: dirs[i],
+			at: ats[i], thread: st.out.thread})
 	}
-	if m.nFound+inserted < len(keys) {
+	return nil
+}
+
+// settle checks, after the statement, that no other transaction
+// registered some of the ids for another thread meanwhile, and merges the
+// threads if one did.
+func (st *threading) settle(ctx context.Context, db DB) (threaded, error) {
+	out := st.out
+	if st.m.nFound+st.inserted < len(st.keys) {
 		// Another transaction registered some of the ids meanwhile, maybe
 		// for another thread: look again, now that it has committed.
-		found, err := threadsOfKeys(ctx, db, keys, out.thread)
+		found, err := threadsOfKeys(ctx, db, st.keys, out.thread)
 		if err != nil {
 			return out, err
 		}
@@ -204,10 +233,10 @@ const loadThreadSQL = `
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)))
 		FROM m`
 
-// newThreadSQL reads what threading needs of a message just inserted
-// with the ids $1 and events for the customers $2, beyond what the caller
-// knows (newThreadMessage): its customers as its events will be stored (a
-// merged customer's redirect followed) and the threads of its ids.
+// newThreadSQL reads what threading needs of a message being saved with
+// the ids $1 and events for the customers $2, beyond what the caller knows
+// (newThreadMessage): its customers as its events will be stored (a merged
+// customer's redirect followed) and the threads of its ids.
 const newThreadSQL = `
 		SELECT ARRAY(SELECT DISTINCT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = c), c)
 				FROM unnest($2::bigint[]) c),
@@ -215,12 +244,12 @@ const newThreadSQL = `
 				WHERE r.msgid = ANY ($1) ORDER BY tid),
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY ($1))`
 
-// newThreadMessage is what threading needs of c, saved as message id,
-// as loadThreadSQL would read it back: the time is the Date, else the
+// newThreadMessage is what threading needs of c, as loadThreadSQL would
+// read it back once saved (the caller sets the id): the time is the Date, else the
 // first event's, else now; the ids are the Message-ID, In-Reply-To and the
 // newest maxThreadRefs References, each once.
-func newThreadMessage(c *Captured, id int64) threadMessage {
-	m := threadMessage{id: id, subject: c.Subject, at: c.SentAt, keys: []string{}}
+func newThreadMessage(c *Captured) threadMessage {
+	m := threadMessage{subject: c.Subject, at: c.SentAt, keys: []string{}}
 	if m.at.IsZero() {
 		for _, e := range c.Events {
 			if m.at.IsZero() || e.OccurredAt.Before(m.at) {
