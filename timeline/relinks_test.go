@@ -29,6 +29,12 @@ func TestBatchesInOppositeOrdersDoNotDeadlock(t *testing.T) {
 	bothFirst := make(chan struct{})
 	errs := make(chan error, 2)
 	batch := func(rep string, order []int64) {
+		signaled := false
+		defer func() { // a failed first save must not leave the test waiting
+			if !signaled {
+				firstSaved <- struct{}{}
+			}
+		}()
 		tx, err := f.s.Pool.Begin(f.ctx)
 		if err != nil {
 			errs <- err
@@ -39,6 +45,7 @@ func TestBatchesInOppositeOrdersDoNotDeadlock(t *testing.T) {
 		for i, cust := range order {
 			if i == 1 {
 				firstSaved <- struct{}{}
+				signaled = true
 				<-bothFirst
 			}
 			kind, dir := timeline.KindInquiry, "in"
