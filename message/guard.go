@@ -132,27 +132,28 @@ func delimiterLines(raw []byte) (opened, closed map[string]bool) {
 
 // declaredBoundaries returns every boundary parameter value in raw, in
 // order, quoted or not, in any letter case of "boundary".
+//
+// It looks for the "=" of each "boundary=" and reads back, rather than
+// for each "b" or "B": "=" is rare in a large body (base64 has it only at
+// the end), so IndexByte skips most of raw many bytes at a time, where a
+// search for either letter stopped at every word.
 func declaredBoundaries(raw []byte) []string {
 	var bounds []string
 	for i := 0; i < len(raw); {
-		j := bytes.IndexAny(raw[i:], "bB")
+		j := bytes.IndexByte(raw[i:], '=')
 		if j < 0 {
 			break
 		}
-		i += j
-		if len(raw)-i < len("boundary") || !bytes.EqualFold(raw[i:i+len("boundary")], []byte("boundary")) {
-			i++
+		eq := i + j
+		i = eq + 1
+		k := eq // "boundary" and blanks before the "="
+		for k > 0 && (raw[k-1] == ' ' || raw[k-1] == '\t') {
+			k--
+		}
+		if k < len("boundary") || !equalFoldASCII(raw[k-len("boundary"):k], "boundary") {
 			continue
 		}
-		k := i + len("boundary")
-		i = k
-		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
-			k++
-		}
-		if k >= len(raw) || raw[k] != '=' {
-			continue
-		}
-		k++
+		k = eq + 1
 		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
 			k++
 		}
@@ -175,6 +176,22 @@ func declaredBoundaries(raw []byte) []string {
 		}
 	}
 	return bounds
+}
+
+// equalFoldASCII tells whether b is lower, a word of lower-case ASCII
+// letters, in any letter case: setting bit 0x20 maps exactly a letter and
+// its upper case onto the letter. (bytes.EqualFold also folds the Kelvin
+// sign onto "k" and the long s onto "s": no matter for "boundary".)
+func equalFoldASCII(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // newMIMEParser returns enmime configured with mimeOptions and a media type
