@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -63,16 +64,40 @@ func (w *walker) decodedSize(p *enmime.Part) int {
 }
 
 // base64Count counts the base64 characters of b, and tells whether it
-// holds anything but them, line breaks, blanks and padding.
+// holds anything but them, line breaks, blanks and padding. It reads
+// every attachment of a sync (megabytes), so a sound body, the usual
+// case, is checked by base64Classes and counted by what it skips, with
+// bytes.Count, which reads many bytes at a time: two to three times as
+// fast as counting each byte's class (BenchmarkBase64Count).
 func base64Count(b []byte) (n int, bad bool) {
-	var count [3]int // by base64Class
-	for _, c := range b {
-		count[base64Class[c]]++
+	if base64Classes(b)&2 == 0 {
+		skipped := 0
+		for _, c := range []byte{'\r', '\n', ' ', '\t', '='} {
+			skipped += bytes.Count(b, []byte{c})
+		}
+		return len(b) - skipped, false
 	}
-	return count[1], count[2] > 0
+	for _, c := range b {
+		n += int(base64Class[c] & 1)
+	}
+	return n, true
 }
 
-// base64Class sorts bytes for decodedSize: 0 skipped silently (line
+// base64Classes is the union (OR) of the base64Class of b's bytes, taken
+// eight at a time: independent loads and few rounds of the loop.
+func base64Classes(b []byte) (seen uint8) {
+	for len(b) >= 8 {
+		seen |= base64Class[b[0]] | base64Class[b[1]] | base64Class[b[2]] | base64Class[b[3]] |
+			base64Class[b[4]] | base64Class[b[5]] | base64Class[b[6]] | base64Class[b[7]]
+		b = b[8:]
+	}
+	for _, c := range b {
+		seen |= base64Class[c]
+	}
+	return seen
+}
+
+// base64Class sorts bytes for base64Count: 0 skipped silently (line
 // breaks, blanks, padding), 1 the alphabet, 2 anything else.
 var base64Class = func() (t [256]uint8) {
 	for c := range 256 {

@@ -1,0 +1,68 @@
+package message
+
+import (
+	"bytes"
+	"testing"
+)
+
+// base64CountByClass is base64Count as first written, one class per byte:
+// the faster one must count the same.
+func base64CountByClass(b []byte) (n int, bad bool) {
+	var count [3]int
+	for _, c := range b {
+		count[base64Class[c]]++
+	}
+	return count[1], count[2] > 0
+}
+
+var base64Seeds = []string{
+	"", "QQ==", "aGVs\r\nbG8g\r\nd29y bGQ=\r\n", "aGVs!bG8=", "aGVsbG8", "a\tb c=d\n", "\xff\x00AAAA",
+	"QUJD=QUJD", "====", "AAAAAAAAAAAAAAAA-AAAA", "AAAAAAAA\r\nAAAAAAAA\r\nAAAAAAA_", "é",
+}
+
+func TestBase64Count(t *testing.T) {
+	long := []byte(base64Body(bytes.Repeat([]byte{0xfb, 0xef, 0x00, 'x'}, 5000)))
+	seeds := append([][]byte{long, append(long[:len(long):len(long)], '*')}, bytesOf(base64Seeds)...)
+	for _, b := range seeds {
+		n, bad := base64Count(b)
+		if wn, wbad := base64CountByClass(b); n != wn || bad != wbad {
+			t.Errorf("%.40q: got %d, %v; want %d, %v", b, n, bad, wn, wbad)
+		}
+	}
+}
+
+func FuzzBase64Count(f *testing.F) {
+	for _, s := range base64Seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, bad := base64Count(b)
+		if wn, wbad := base64CountByClass(b); n != wn || bad != wbad {
+			t.Errorf("%q: got %d, %v; want %d, %v", b, n, bad, wn, wbad)
+		}
+	})
+}
+
+func bytesOf(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+// A 3 MB attachment's body, as hollow and decodedSize read it.
+func BenchmarkBase64Count(b *testing.B) {
+	body := []byte(base64Body(bytes.Repeat([]byte("Brochure of our LED panels, 2026 edition. "), 3<<20/42)))
+	for _, bc := range []struct {
+		name string
+		f    func([]byte) (int, bool)
+	}{{"new", base64Count}, {"by-class", base64CountByClass}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				bc.f(body)
+			}
+		})
+	}
+}
