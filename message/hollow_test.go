@@ -99,3 +99,31 @@ func TestHollowedInsideAttachedMessage(t *testing.T) {
 		t.Errorf("attachments %v, forwarded %+v", got, m.Forwarded)
 	}
 }
+
+// ContentPrefix is the beginning of Content in every transfer encoding,
+// for a document taken out of the parsed copy and for one left in.
+func TestContentPrefix(t *testing.T) {
+	doc := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0xe2, '=', '\n', 'x'}, 10000)...)
+	qp := strings.NewReplacer("=", "=3D", "\xe2", "=E2").Replace(string(doc[:2000]))
+	for name, body := range map[string]struct{ cte, text string }{
+		"base64 large": {"base64", base64Body(doc)},
+		"base64 small": {"base64", base64Body(doc[:900])},
+		"qp":           {"quoted-printable", qp},
+		"8bit":         {"8bit", string(doc[:3000])},
+	} {
+		m := Parse([]byte("From: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain\r\n\r\nthe PI\r\n" +
+			"--b1\r\nContent-Type: application/pdf; name=\"pi.pdf\"\r\nContent-Transfer-Encoding: " + body.cte + "\r\n\r\n" + body.text +
+			"\r\n--b1--\r\n"))
+		if len(m.Attachments) != 1 || m.Attachments[0].Content() == nil {
+			t.Fatalf("%s: attachments %+v", name, m.Attachments)
+		}
+		a := m.Attachments[0]
+		all := a.Content()
+		for _, n := range []int{0, 1, 5, 1024, len(all), len(all) + 1} {
+			if got, want := a.ContentPrefix(n), all[:min(n, len(all))]; !bytes.Equal(got, want) {
+				t.Errorf("%s: ContentPrefix(%d) = %.20q, want %.20q", name, n, got, want)
+			}
+		}
+	}
+}

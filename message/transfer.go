@@ -150,6 +150,29 @@ loop:
 	return out[:n], bad || err != nil
 }
 
+// base64Prefix is at least the first n bytes decodeBase64Body returns for
+// b (all of them when fewer), decoded from only the characters they need.
+// The characters are those of the lenient path, which decodes the same as
+// the fast one: the alphabet up to the first "=".
+func base64Prefix(b []byte, n int) []byte {
+	need := (max(n, 0) + 2) / 3 * 4 // whole quanta of 4 characters, 3 bytes each
+	clean := make([]byte, 0, need)
+	for _, c := range b {
+		if len(clean) == need || c == '=' {
+			break
+		}
+		if base64Char(c) {
+			clean = append(clean, c)
+		}
+	}
+	if len(clean)%4 == 1 { // only at the end of the data, as there
+		clean = clean[:len(clean)-1]
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	k, _ := base64.RawStdEncoding.Decode(out, clean)
+	return out[:k]
+}
+
 // decodeQuotedPrintable decodes RFC 2045 6.7 quoted-printable: "=XX" is a
 // byte, "=" at a line's end a soft break, trailing blanks on a line are
 // dropped; an "=" followed by anything else is kept and makes bad true.

@@ -133,3 +133,29 @@ func BenchmarkDecodeBase64Body(b *testing.B) {
 		})
 	}
 }
+
+func TestBase64Prefix(t *testing.T) {
+	long := []byte(base64Body(bytes.Repeat([]byte("%PDF-1.7\n\xfb\xef"), 500)))
+	for _, b := range append([][]byte{long, long[:len(long)-5]}, bytesOf(decodeSeeds)...) {
+		for _, n := range []int{-1, 0, 1, 2, 3, 4, 5, 6, 7, 1024, 1 << 20} {
+			checkBase64Prefix(t, b, n)
+		}
+	}
+}
+
+func FuzzBase64Prefix(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s), 5)
+	}
+	f.Fuzz(checkBase64Prefix)
+}
+
+// checkBase64Prefix: the prefix is as long as asked (or all there is) and
+// begins what decodeBase64Body decodes.
+func checkBase64Prefix(t *testing.T, b []byte, n int) {
+	all, _ := decodeBase64Body(b)
+	got := base64Prefix(b, n)
+	if len(got) < min(max(n, 0), len(all)) || !bytes.HasPrefix(all, got) {
+		t.Errorf("%.40q, %d: got %.40q, whole %.40q", b, n, got, all)
+	}
+}
