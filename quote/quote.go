@@ -59,21 +59,25 @@ func FromMessage(m *message.Message) Details {
 		if d.Ref != "" && d.Amount != "" {
 			break
 		}
+		var read func([]byte) (Details, error)
+		switch message.DocumentKind(a.Filename, a.ContentType) {
+		case message.DocXLSX:
+			read = ReadXLSX
+		case message.DocPDF:
+			// ReadPDF turns down a file that is no PDF by its first
+			// bytes: look at those before decoding megabytes.
+			if !hasPDFHeader(a.ContentPrefix(pdfHeaderSpan)) {
+				continue
+			}
+			read = ReadPDF
+		default:
+			continue
+		}
 		content := a.Content()
 		if content == nil {
 			continue
 		}
-		var x Details
-		var err error
-		switch message.DocumentKind(a.Filename, a.ContentType) {
-		case message.DocXLSX:
-			x, err = ReadXLSX(content)
-		case message.DocPDF:
-			x, err = ReadPDF(content)
-		default:
-			continue
-		}
-		if err == nil {
+		if x, err := read(content); err == nil {
 			d.fill(x)
 		}
 	}
