@@ -191,13 +191,38 @@ func refIn(lines, text string) string {
 	return tokenRef(text)
 }
 
+// tokenRef returns the first token of s that refTokenRE matches. The
+// expression runs line by line, on the lines with two digits in a row
+// (its \d{2,}): a token never spans lines, and \b sees a line's edge as
+// it sees a line break, so the first match is the same. Run on a whole
+// long text, the expression was most of quote.Read's CPU: Go's regexp
+// falls back to its slowest matcher on long input.
 func tokenRef(s string) string {
-	if m := refTokenRE.FindStringSubmatch(s); m != nil {
-		// "QT 2025-0315" in a file name is "QT-2025-0315".
-		return strings.Replace(m[1], " ", "-", 1)
+	for s != "" {
+		line, rest, _ := strings.Cut(s, "\n")
+		s = rest
+		if !hasDigitPair(line) {
+			continue
+		}
+		if m := refTokenRE.FindStringSubmatch(line); m != nil {
+			// "QT 2025-0315" in a file name is "QT-2025-0315".
+			return strings.Replace(m[1], " ", "-", 1)
+		}
 	}
 	return ""
 }
+
+// hasDigitPair tells whether s has two ASCII digits in a row.
+func hasDigitPair(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if isDigit(s[i]) && isDigit(s[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // currencyAlt matches a currency as written next to an amount.
 const currencyAlt = `(US\$|USD|U\.S\.\$|A\$|AUD|C\$|CAD|NZ\$|NZD|HK\$|HKD|S\$|SGD|R\$|BRL|EUR|€|GBP|£|RMB|CNY|JPY|¥|円|CHF|RUB|руб\.?|₽|AED|SAR|INR|₹|MXN|PLN|zł|TRY|₺|KRW|₩|THB|฿|VND|ZAR|\$)`

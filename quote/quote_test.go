@@ -1,6 +1,7 @@
 package quote
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mailtrail/mailtrail/message"
@@ -67,4 +68,39 @@ func TestNormalizeAmount(t *testing.T) {
 			t.Errorf("normalizeAmount(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
+}
+
+// tokenRefWhole is tokenRef as first written, on the whole text at once:
+// tokenRef, line by line, must find the same.
+func tokenRefWhole(s string) string {
+	if m := refTokenRE.FindStringSubmatch(s); m != nil {
+		return strings.Replace(m[1], " ", "-", 1)
+	}
+	return ""
+}
+
+var tokenSeeds = []string{
+	"", "QT-2025-0315", "see QT 2025-0315 attached", "xQT12 and PI-20251107\n", "a\nQT12\nb", "QT1\n2", "QT 12\n34",
+	"PI_12/34-AB\r\nQUOT/99", "\u212AP-12 and kp12", "qtn2025031.", "PI-2025-\nPFI-77", "OFF12x ANG-33", "1\n2\n33 PI-44",
+	"QT-12-ABCDEFGHI", "ПИ-12 QT-12", "QT-12_", "_QT-12", "line1\n\nline3 PI99",
+}
+
+func TestTokenRef(t *testing.T) {
+	long := strings.Repeat("We confirm the order of 2,000 pcs at 25 days.\n", 400) + "Our ref: QT-2026-0099\n"
+	for _, s := range append(tokenSeeds, long) {
+		if got, want := tokenRef(s), tokenRefWhole(s); got != want {
+			t.Errorf("tokenRef(%.40q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzTokenRef(f *testing.F) {
+	for _, s := range tokenSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := tokenRef(s), tokenRefWhole(s); got != want {
+			t.Errorf("tokenRef(%q) = %q, want %q", s, got, want)
+		}
+	})
 }
