@@ -192,16 +192,16 @@ func refIn(lines, text string) string {
 }
 
 // tokenRef returns the first token of s that refTokenRE matches. The
-// expression runs line by line, on the lines with two digits in a row
-// (its \d{2,}): a token never spans lines, and \b sees a line's edge as
-// it sees a line break, so the first match is the same. Run on a whole
-// long text, the expression was most of quote.Read's CPU: Go's regexp
-// falls back to its slowest matcher on long input.
+// expression runs line by line, and only on lines where mayHoldToken
+// finds what it needs: a token never spans lines, and \b sees a line's
+// edge as it sees a line break, so the first match is the same. Run on a
+// whole long text, the expression was most of quote.Read's CPU: Go's
+// regexp falls back to its slowest matcher on long input.
 func tokenRef(s string) string {
 	for s != "" {
 		line, rest, _ := strings.Cut(s, "\n")
 		s = rest
-		if !hasDigitPair(line) {
+		if !mayHoldToken(line) {
 			continue
 		}
 		if m := refTokenRE.FindStringSubmatch(line); m != nil {
@@ -212,15 +212,25 @@ func tokenRef(s string) string {
 	return ""
 }
 
-// hasDigitPair tells whether s has two ASCII digits in a row.
-func hasDigitPair(s string) bool {
-	for i := 1; i < len(s); i++ {
-		if isDigit(s[i]) && isDigit(s[i-1]) {
+// mayHoldToken tells whether s has what every match of refTokenRE has:
+// two digits in a row right after the last letter of a prefix (T, N, O,
+// I, F, G or P in any case), or after that letter and one separator.
+func mayHoldToken(s string) bool {
+	for i := 2; i < len(s); i++ {
+		if !isDigit(s[i]) || !isDigit(s[i-1]) {
+			continue
+		}
+		d := i - 1 // the first of the two digits
+		if prefixEnd(s[d-1]) || (d >= 2 && strings.IndexByte("-_/ ", s[d-1]) >= 0 && prefixEnd(s[d-2])) {
 			return true
 		}
 	}
 	return false
 }
+
+// prefixEnd tells the last letters of refTokenRE's prefixes (ASCII: none
+// of them has a non-ASCII case fold).
+func prefixEnd(c byte) bool { return strings.IndexByte("TNOIFGPtnoifgp", c) >= 0 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
