@@ -203,7 +203,9 @@ var subjectLabels = setOf("subject", "主题", "主旨", "主題", "asunto", "be
 func headerLabel(line string) (label, value string, ok bool) {
 	t := strings.TrimSpace(line)
 	t = strings.TrimLeft(t, "*")
-	i := strings.IndexAny(t, ":：")
+	// A label's colon is within the first 40 bytes: look no further, as
+	// newText asks this of every line, some of them whole paragraphs.
+	i := strings.IndexAny(t[:min(len(t), 40+len("："))], ":：")
 	if i <= 0 || i > 40 {
 		return "", "", false
 	}
