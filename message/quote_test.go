@@ -247,10 +247,14 @@ var labelSeeds = []string{
 	"From: a@x", "*From:* a", "发件人：张三", "  Subject : hi", strings.Repeat("x", 38) + "：y", strings.Repeat("x", 39) + "：y",
 	strings.Repeat("x", 40) + ":y", strings.Repeat("x", 41) + ":y", strings.Repeat("é", 20) + "：", ":x", "", "**",
 	strings.Repeat("x", 39) + "\xef\xbc" + "：", "From\xff: x", strings.Repeat("From: long line ", 100),
+	"发件人\xe3：x", "\xe3\xef\xbc\x9a", "发\xef\xbc件人：x", "\xef\xbc\x9a\xbc:", "Von:：x", "Von：:x",
 }
 
 func TestHeaderLabelLongLine(t *testing.T) {
 	for _, s := range labelSeeds {
+		if got, want := firstColon(s), strings.IndexAny(s, ":："); got != want {
+			t.Errorf("firstColon(%.50q) = %d, want %d", s, got, want)
+		}
 		l, v, ok := headerLabel(s)
 		if wl, wv, wok := headerLabelWholeLine(s); l != wl || v != wv || ok != wok {
 			t.Errorf("headerLabel(%.50q) = %q, %q, %v; want %q, %q, %v", s, l, v, ok, wl, wv, wok)
@@ -263,6 +267,9 @@ func FuzzHeaderLabel(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := firstColon(s), strings.IndexAny(s, ":："); got != want {
+			t.Errorf("firstColon(%q) = %d, want %d", s, got, want)
+		}
 		l, v, ok := headerLabel(s)
 		if wl, wv, wok := headerLabelWholeLine(s); l != wl || v != wv || ok != wok {
 			t.Errorf("headerLabel(%q) = %q, %q, %v; want %q, %q, %v", s, l, v, ok, wl, wv, wok)
