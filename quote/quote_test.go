@@ -104,3 +104,26 @@ func FuzzTokenRef(f *testing.F) {
 		}
 	})
 }
+
+// refInAlways is refIn as first written, which ran refLabelRE on lines
+// with no digit too: refIn must read the same.
+func refInAlways(lines, text string) string {
+	for _, m := range refLabelRE.FindAllStringSubmatch(lines, -1) {
+		if r := strings.TrimRight(m[1], "./-_"); strings.ContainsAny(r, "0123456789") && len(r) >= 3 {
+			return r
+		}
+	}
+	return tokenRefWhole(text)
+}
+
+func FuzzRefIn(f *testing.F) {
+	for _, s := range []string{"Quotation No.: QT-2025-0315", "thank you for the offer.\n", "PI No. ABC\nPI No. 123", "Angebot Nr. 2025-118",
+		"Коммерческое предложение № КП-45/2025", "报价单号：QT2026-0301", "quote #\nABC-1", "offer no XYZ", "Quotation No: Q１２３"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, lines, text string) {
+		if got, want := refIn(lines, text), refInAlways(lines, text); got != want {
+			t.Errorf("refIn(%q, %q) = %q, want %q", lines, text, got, want)
+		}
+	})
+}
