@@ -219,24 +219,32 @@ func tokenRef(s string) string {
 }
 
 // mayHoldToken tells whether s has what every match of refTokenRE has:
-// two digits in a row right after the last letter of a prefix (T, N, O,
-// I, F, G or P in any case), or after that letter and one separator.
+// one of its prefixes, perhaps a separator, then two digits.
 func mayHoldToken(s string) bool {
-	for i := 2; i < len(s); i++ {
+	for i := 1; i < len(s); i++ {
 		if !isDigit(s[i]) || !isDigit(s[i-1]) {
 			continue
 		}
-		d := i - 1 // the first of the two digits
-		if prefixEnd(s[d-1]) || (d >= 2 && strings.IndexByte("-_/ ", s[d-1]) >= 0 && prefixEnd(s[d-2])) {
+		e := i - 1 // where the prefix, or the separator after it, ends
+		if endsWithRefPrefix(s[:e]) || (e > 0 && strings.IndexByte("-_/ ", s[e-1]) >= 0 && endsWithRefPrefix(s[:e-1])) {
 			return true
 		}
 	}
 	return false
 }
 
-// prefixEnd tells the last letters of refTokenRE's prefixes (ASCII: none
-// of them has a non-ASCII case fold).
-func prefixEnd(c byte) bool { return strings.IndexByte("TNOIFGPtnoifgp", c) >= 0 }
+// refPrefixes are refTokenRE's prefixes; its (?i) also reads "K" in the
+// Kelvin sign, the one letter of theirs with a non-ASCII case fold.
+var refPrefixes = []string{"QT", "QTN", "QUO", "QUOT", "PI", "PFI", "OFF", "ANG", "KP", "\u212AP"}
+
+func endsWithRefPrefix(s string) bool {
+	for _, p := range refPrefixes {
+		if len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p) {
+			return true
+		}
+	}
+	return false
+}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 

@@ -83,6 +83,8 @@ var tokenSeeds = []string{
 	"", "QT-2025-0315", "see QT 2025-0315 attached", "xQT12 and PI-20251107\n", "a\nQT12\nb", "QT1\n2", "QT 12\n34",
 	"PI_12/34-AB\r\nQUOT/99", "\u212AP-12 and kp12", "qtn2025031.", "PI-2025-\nPFI-77", "OFF12x ANG-33", "1\n2\n33 PI-44",
 	"QT-12-ABCDEFGHI", "ПИ-12 QT-12", "QT-12_", "_QT-12", "line1\n\nline3 PI99",
+	"x\u212AP12", "\u212Ap-12", "flood light 100W", "gross weight 18 kg", "qUoT/2025", "Quo 12", "pfi_33", "aNg44", "Qtn 55",
+	"OFF-", "PI-1", "é\u212AP12", "\xe2\x84\xaaP12", "\x84\xaaP12",
 }
 
 func TestTokenRef(t *testing.T) {
