@@ -49,10 +49,32 @@ const (
 // countDashLines counts the lines of raw that start with "--".
 func countDashLines(raw []byte) int {
 	n := 0
-	if bytes.HasPrefix(raw, []byte("--")) {
+	for i := nextDashLine(raw, 0); i >= 0; i = nextDashLine(raw, i+2) {
 		n++
 	}
-	return n + bytes.Count(raw, []byte("\n--"))
+	return n
+}
+
+// nextDashLine returns the start of the first line starting with "--" at
+// or after i, or -1. Such lines (boundary delimiters) are looked for three
+// times in every message, which is mostly base64 and so has no "-" at
+// all: IndexByte for "-" skips it in one call, where a search for "\n--"
+// stops at every line.
+func nextDashLine(raw []byte, i int) int {
+	for i < len(raw) {
+		j := bytes.IndexByte(raw[i:], '-')
+		if j < 0 {
+			break
+		}
+		i += j
+		if (i == 0 || raw[i-1] == '\n') && i+1 < len(raw) && raw[i+1] == '-' {
+			return i
+		}
+		for i++; i < len(raw) && raw[i] == '-'; i++ {
+			// The rest of a run of "-" cannot start a line.
+		}
+	}
+	return -1
 }
 
 // multipartBudget is the number of multiparts enmime may descend into for
@@ -107,25 +129,25 @@ func prepareMIME(raw []byte) ([]byte, map[string]bool, int) {
 // space allowed (RFC 2046 5.1.1).
 func delimiterLines(raw []byte) (opened, closed map[string]bool) {
 	opened, closed = map[string]bool{}, map[string]bool{}
-	for i := 0; i < len(raw); {
-		if raw[i] == '-' && i+1 < len(raw) && raw[i+1] == '-' && (i == 0 || raw[i-1] == '\n') {
-			end := bytes.IndexByte(raw[i:], '\n')
-			if end < 0 {
-				end = len(raw) - i
-			}
-			line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
-			if len(line) <= 202 {
-				opened[string(line)] = true
-				if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
-					closed[string(b)] = true
-				}
+	i := nextDashLine(raw, 0)
+	if i == 1 {
+		// A delimiter on the second line, after an empty first line (no
+		// header at all), has never been seen here: what prepareMIME
+		// appends, and so the parse, depends on it, so it stays so.
+		i = nextDashLine(raw, 2)
+	}
+	for ; i >= 0; i = nextDashLine(raw, i+2) {
+		end := bytes.IndexByte(raw[i:], '\n')
+		if end < 0 {
+			end = len(raw) - i
+		}
+		line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
+		if len(line) <= 202 {
+			opened[string(line)] = true
+			if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
+				closed[string(b)] = true
 			}
 		}
-		next := bytes.Index(raw[i+1:], []byte("\n--"))
-		if next < 0 {
-			break
-		}
-		i += next + 2
 	}
 	return opened, closed
 }

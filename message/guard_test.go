@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -101,5 +102,70 @@ func BenchmarkDeclaredBoundaries(b *testing.B) {
 				bc.f(raw)
 			}
 		})
+	}
+}
+
+// countDashLinesByCount and delimiterLinesByIndex are the functions as
+// first written, which looked for "\n--": the ones built on nextDashLine
+// must find the same lines.
+func countDashLinesByCount(raw []byte) int {
+	n := 0
+	if bytes.HasPrefix(raw, []byte("--")) {
+		n++
+	}
+	return n + bytes.Count(raw, []byte("\n--"))
+}
+
+func delimiterLinesByIndex(raw []byte) (opened, closed map[string]bool) {
+	opened, closed = map[string]bool{}, map[string]bool{}
+	for i := 0; i < len(raw); {
+		if raw[i] == '-' && i+1 < len(raw) && raw[i+1] == '-' && (i == 0 || raw[i-1] == '\n') {
+			end := bytes.IndexByte(raw[i:], '\n')
+			if end < 0 {
+				end = len(raw) - i
+			}
+			line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
+			if len(line) <= 202 {
+				opened[string(line)] = true
+				if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
+					closed[string(b)] = true
+				}
+			}
+		}
+		next := bytes.Index(raw[i+1:], []byte("\n--"))
+		if next < 0 {
+			break
+		}
+		i += next + 2
+	}
+	return opened, closed
+}
+
+var dashSeeds = []string{
+	"", "-", "--", "---", "--b1\r\n--b1--\r\n", "x--y\n--z\n", "\n--", "\n-", "a\n---\n----x--\n--", "-----\n--\n-\n--b--  \r\n",
+	"text - with -- dashes\n -- not a line\n--yes", "--a\n\n--\n\n--a--",
+}
+
+func TestDashLines(t *testing.T) {
+	for _, s := range dashSeeds {
+		checkDashLines(t, []byte(s))
+	}
+}
+
+func FuzzDashLines(f *testing.F) {
+	for _, s := range dashSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkDashLines)
+}
+
+func checkDashLines(t *testing.T, raw []byte) {
+	if got, want := countDashLines(raw), countDashLinesByCount(raw); got != want {
+		t.Errorf("countDashLines(%q) = %d, want %d", raw, got, want)
+	}
+	o, c := delimiterLines(raw)
+	wo, wc := delimiterLinesByIndex(raw)
+	if !maps.Equal(o, wo) || !maps.Equal(c, wc) {
+		t.Errorf("delimiterLines(%q) = %v, %v; want %v, %v", raw, o, c, wo, wc)
 	}
 }

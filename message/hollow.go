@@ -158,18 +158,13 @@ func lineAt(raw []byte, i int) []byte {
 
 // nextDelimiter returns the start of the first line at or after i (a
 // line start) that is a delimiter of bounds, or len(raw). Only a line
-// starting with "--" can be one, and bytes.Index finds those many bytes
-// at a time: an attachment's body is thousands of lines.
+// starting with "--" can be one: nextDashLine skips the thousands of
+// lines of an attachment's body in a few calls.
 func nextDelimiter(raw []byte, i int, bounds map[string]bool) int {
-	for i < len(raw) {
+	for i = nextDashLine(raw, i); i >= 0; i = nextDashLine(raw, i+2) {
 		if isDelimiter(lineAt(raw, i), bounds) {
 			return i
 		}
-		j := bytes.Index(raw[i:], []byte("\n--"))
-		if j < 0 {
-			break
-		}
-		i += j + 1
 	}
 	return len(raw)
 }
