@@ -414,15 +414,31 @@ func cleanFilename(s string) string {
 func normalizeText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	s = strings.Map(func(r rune) rune {
-		if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
-			return -1
-		}
-		return r
-	}, s)
+	if hasStrayRunes(s) {
+		s = strings.Map(func(r rune) rune {
+			if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t")
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// hasStrayRunes tells whether normalizeText's strings.Map would change s:
+// a control character, a byte order mark or invalid UTF-8 (which Map
+// turns into U+FFFD). Most text has none, and these checks read bytes,
+// where Map calls a function for every rune (most of normalizeText's
+// time on mail of many kilobytes).
+func hasStrayRunes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\n' && c != '\t') || c == 0x7f {
+			return true
+		}
+	}
+	return strings.Contains(s, "\uFEFF") || !utf8.ValidString(s)
 }

@@ -417,3 +417,45 @@ func TestTransferDecoding(t *testing.T) {
 		t.Errorf("attachments %+v, malformed %v: want one of 15 bytes", m.Attachments, m.Malformed)
 	}
 }
+
+// normalizeTextMapped is normalizeText as first written, which always
+// ran strings.Map: normalizeText must return the same.
+func normalizeTextMapped(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.Map(func(r rune) rune {
+		if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
+			return -1
+		}
+		return r
+	}, s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+var normalizeSeeds = []string{
+	"", "plain text\nline two  \n", "crlf\r\nand cr\rend", "nul\x00 bell\a del\x7f", "\ufeffbom", "bad \xff utf-8",
+	"\uFFFD genuine replacement", "tab\tkept", "中文 text\r\n", "\xe2\x80", "\x1b[0m",
+}
+
+func TestNormalizeText(t *testing.T) {
+	for _, s := range normalizeSeeds {
+		if got, want := normalizeText(s), normalizeTextMapped(s); got != want {
+			t.Errorf("normalizeText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzNormalizeText(f *testing.F) {
+	for _, s := range normalizeSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normalizeText(s), normalizeTextMapped(s); got != want {
+			t.Errorf("normalizeText(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -49,10 +49,32 @@ const (
 // countDashLines counts the lines of raw that start with "--".
 func countDashLines(raw []byte) int {
 	n := 0
-	if bytes.HasPrefix(raw, []byte("--")) {
+	for i := nextDashLine(raw, 0); i >= 0; i = nextDashLine(raw, i+2) {
 		n++
 	}
-	return n + bytes.Count(raw, []byte("\n--"))
+	return n
+}
+
+// nextDashLine returns the start of the first line starting with "--" at
+// or after i, or -1. Such lines (boundary delimiters) are looked for three
+// times in every message, which is mostly base64 and so has no "-" at
+// all: IndexByte for "-" skips it in one call, where a search for "\n--"
+// stops at every line.
+func nextDashLine(raw []byte, i int) int {
+	for i < len(raw) {
+		j := bytes.IndexByte(raw[i:], '-')
+		if j < 0 {
+			break
+		}
+		i += j
+		if (i == 0 || raw[i-1] == '\n') && i+1 < len(raw) && raw[i+1] == '-' {
+			return i
+		}
+		for i++; i < len(raw) && raw[i] == '-'; i++ {
+			// The rest of a run of "-" cannot start a line.
+		}
+	}
+	return -1
 }
 
 // multipartBudget is the number of multiparts enmime may descend into for
@@ -107,52 +129,53 @@ func prepareMIME(raw []byte) ([]byte, map[string]bool, int) {
 // space allowed (RFC 2046 5.1.1).
 func delimiterLines(raw []byte) (opened, closed map[string]bool) {
 	opened, closed = map[string]bool{}, map[string]bool{}
-	for i := 0; i < len(raw); {
-		if raw[i] == '-' && i+1 < len(raw) && raw[i+1] == '-' && (i == 0 || raw[i-1] == '\n') {
-			end := bytes.IndexByte(raw[i:], '\n')
-			if end < 0 {
-				end = len(raw) - i
-			}
-			line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
-			if len(line) <= 202 {
-				opened[string(line)] = true
-				if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
-					closed[string(b)] = true
-				}
+	i := nextDashLine(raw, 0)
+	if i == 1 {
+		// A delimiter on the second line, after an empty first line (no
+		// header at all), has never been seen here: what prepareMIME
+		// appends, and so the parse, depends on it, so it stays so.
+		i = nextDashLine(raw, 2)
+	}
+	for ; i >= 0; i = nextDashLine(raw, i+2) {
+		end := bytes.IndexByte(raw[i:], '\n')
+		if end < 0 {
+			end = len(raw) - i
+		}
+		line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
+		if len(line) <= 202 {
+			opened[string(line)] = true
+			if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
+				closed[string(b)] = true
 			}
 		}
-		next := bytes.Index(raw[i+1:], []byte("\n--"))
-		if next < 0 {
-			break
-		}
-		i += next + 2
 	}
 	return opened, closed
 }
 
 // declaredBoundaries returns every boundary parameter value in raw, in
 // order, quoted or not, in any letter case of "boundary".
+//
+// It looks for the "=" of each "boundary=" and reads back, rather than
+// for each "b" or "B": "=" is rare in a large body (base64 has it only at
+// the end), so IndexByte skips most of raw many bytes at a time, where a
+// search for either letter stopped at every word.
 func declaredBoundaries(raw []byte) []string {
 	var bounds []string
 	for i := 0; i < len(raw); {
-		j := bytes.IndexAny(raw[i:], "bB")
+		j := bytes.IndexByte(raw[i:], '=')
 		if j < 0 {
 			break
 		}
-		i += j
-		if len(raw)-i < len("boundary") || !bytes.EqualFold(raw[i:i+len("boundary")], []byte("boundary")) {
-			i++
+		eq := i + j
+		i = eq + 1
+		k := eq // "boundary" and blanks before the "="
+		for k > 0 && (raw[k-1] == ' ' || raw[k-1] == '\t') {
+			k--
+		}
+		if k < len("boundary") || !equalFoldASCII(raw[k-len("boundary"):k], "boundary") {
 			continue
 		}
-		k := i + len("boundary")
-		i = k
-		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
-			k++
-		}
-		if k >= len(raw) || raw[k] != '=' {
-			continue
-		}
-		k++
+		k = eq + 1
 		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
 			k++
 		}
@@ -175,6 +198,22 @@ func declaredBoundaries(raw []byte) []string {
 		}
 	}
 	return bounds
+}
+
+// equalFoldASCII tells whether b is lower, a word of lower-case ASCII
+// letters, in any letter case: setting bit 0x20 maps exactly a letter and
+// its upper case onto the letter. (bytes.EqualFold also folds the Kelvin
+// sign onto "k" and the long s onto "s": no matter for "boundary".)
+func equalFoldASCII(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // newMIMEParser returns enmime configured with mimeOptions and a media type

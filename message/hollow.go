@@ -64,14 +64,12 @@ func (hs *hollowSet) hollow(raw []byte, bounds map[string]bool) []byte {
 	}
 	var out []byte // nil until a part is hollowed
 	done := 0      // raw[:done] is in out
-	for i := 0; i < len(raw); {
-		line := lineAt(raw, i)
-		if !isDelimiter(line, bounds) {
-			i += len(line)
-			continue
+	for i := 0; ; {
+		if i = nextDelimiter(raw, i, bounds); i == len(raw) {
+			break
 		}
 		// A part begins after the delimiter: its header, a blank line, its body.
-		hStart := i + len(line)
+		hStart := i + len(lineAt(raw, i))
 		hEnd := hStart
 		for hEnd < len(raw) {
 			l := lineAt(raw, hEnd)
@@ -80,14 +78,7 @@ func (hs *hollowSet) hollow(raw []byte, bounds map[string]bool) []byte {
 				break
 			}
 		}
-		bEnd := hEnd
-		for bEnd < len(raw) {
-			l := lineAt(raw, bEnd)
-			if isDelimiter(l, bounds) {
-				break
-			}
-			bEnd += len(l)
-		}
+		bEnd := nextDelimiter(raw, hEnd, bounds)
 		if size, ok := hollowable(raw[hStart:hEnd], raw[hEnd:bEnd]); ok {
 			if out == nil {
 				out = make([]byte, 0, len(raw)/4)
@@ -163,6 +154,19 @@ func lineAt(raw []byte, i int) []byte {
 		return raw[i : i+j+1]
 	}
 	return raw[i:]
+}
+
+// nextDelimiter returns the start of the first line at or after i (a
+// line start) that is a delimiter of bounds, or len(raw). Only a line
+// starting with "--" can be one: nextDashLine skips the thousands of
+// lines of an attachment's body in a few calls.
+func nextDelimiter(raw []byte, i int, bounds map[string]bool) int {
+	for i = nextDashLine(raw, i); i >= 0; i = nextDashLine(raw, i+2) {
+		if isDelimiter(lineAt(raw, i), bounds) {
+			return i
+		}
+	}
+	return len(raw)
 }
 
 // isDelimiter tells a line "--boundary" or "--boundary--" (trailing

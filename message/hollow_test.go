@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -97,5 +98,128 @@ func TestHollowedInsideAttachedMessage(t *testing.T) {
 	}
 	if len(m.Forwarded) != 1 || m.Forwarded[0].Subject != "photo" || !slices.Contains(got, "message/rfc822") {
 		t.Errorf("attachments %v, forwarded %+v", got, m.Forwarded)
+	}
+}
+
+// ContentPrefix is the beginning of Content in every transfer encoding,
+// for a document taken out of the parsed copy and for one left in.
+func TestContentPrefix(t *testing.T) {
+	doc := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0xe2, '=', '\n', 'x'}, 10000)...)
+	qp := strings.NewReplacer("=", "=3D", "\xe2", "=E2").Replace(string(doc[:2000]))
+	for name, body := range map[string]struct{ cte, text string }{
+		"base64 large": {"base64", base64Body(doc)},
+		"base64 small": {"base64", base64Body(doc[:900])},
+		"qp":           {"quoted-printable", qp},
+		"8bit":         {"8bit", string(doc[:3000])},
+	} {
+		m := Parse([]byte("From: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain\r\n\r\nthe PI\r\n" +
+			"--b1\r\nContent-Type: application/pdf; name=\"pi.pdf\"\r\nContent-Transfer-Encoding: " + body.cte + "\r\n\r\n" + body.text +
+			"\r\n--b1--\r\n"))
+		if len(m.Attachments) != 1 || m.Attachments[0].Content() == nil {
+			t.Fatalf("%s: attachments %+v", name, m.Attachments)
+		}
+		a := m.Attachments[0]
+		all := a.Content()
+		for _, n := range []int{0, 1, 5, 1024, len(all), len(all) + 1} {
+			if got, want := a.ContentPrefix(n), all[:min(n, len(all))]; !bytes.Equal(got, want) {
+				t.Errorf("%s: ContentPrefix(%d) = %.20q, want %.20q", name, n, got, want)
+			}
+		}
+	}
+}
+
+// hollowByLine is hollow as first written, reading every line of a body
+// to find its end: hollow, which jumps to lines starting with "--", must
+// take out the same.
+func (hs *hollowSet) hollowByLine(raw []byte, bounds map[string]bool) []byte {
+	if len(raw) < hollowMin || len(bounds) == 0 {
+		return raw
+	}
+	var out []byte
+	done := 0
+	for i := 0; i < len(raw); {
+		line := lineAt(raw, i)
+		if !isDelimiter(line, bounds) {
+			i += len(line)
+			continue
+		}
+		hStart := i + len(line)
+		hEnd := hStart
+		for hEnd < len(raw) {
+			l := lineAt(raw, hEnd)
+			hEnd += len(l)
+			if len(bytes.TrimRight(l, "\r\n")) == 0 {
+				break
+			}
+		}
+		bEnd := hEnd
+		for bEnd < len(raw) {
+			l := lineAt(raw, bEnd)
+			if isDelimiter(l, bounds) {
+				break
+			}
+			bEnd += len(l)
+		}
+		if size, ok := hollowable(raw[hStart:hEnd], raw[hEnd:bEnd]); ok {
+			if out == nil {
+				out = make([]byte, 0, len(raw)/4)
+			}
+			blank := hEnd - len(trailingBlank(raw[hStart:hEnd]))
+			out = append(out, raw[done:blank]...)
+			out = append(out, fmt.Sprintf("%s: %s %d %d\r\n", hollowHeader, hollowToken, len(hs.bodies), size)...)
+			hs.bodies = append(hs.bodies, raw[hEnd:bEnd])
+			out = append(out, raw[blank:hEnd]...)
+			done = bEnd
+		}
+		i = bEnd
+	}
+	if out == nil {
+		return raw
+	}
+	return append(out, raw[done:]...)
+}
+
+// FuzzHollow puts the fuzzer's bytes around and inside a message with a
+// large base64 attachment (bounds as prepareMIME finds them) and compares
+// hollow with hollowByLine.
+func FuzzHollow(f *testing.F) {
+	for _, s := range []struct{ pre, mid, post string }{
+		{"", "", ""},
+		{"Content-Type: multipart/mixed; boundary=\"b1\"\r\n", "\r\n--b1\r\n", "--b1--"},
+		{"boundary=b2\n\n--b2\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n", "--b2 \n--b1\n", "\n--b2--\n"},
+		{"--b1\r\nX: y", "--b1\r\nContent-Type: text/plain\r\n", "\r\n--b1--\r\n--b1\r\n"},
+	} {
+		f.Add(s.pre, s.mid, s.post)
+	}
+	big := base64Body(bytes.Repeat([]byte{0xfe, 0x01, 0x7f}, 7000))
+	f.Fuzz(func(t *testing.T, pre, mid, post string) {
+		raw := []byte("From: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" + pre +
+			"--b1\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n" + big[:len(big)/2] + mid + big[len(big)/2:] +
+			"--b1\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" + big + post + "--b1--\r\n")
+		prepared, closed, _ := prepareMIME(raw)
+		var got, want hollowSet
+		if a, b := got.hollow(prepared, closed), want.hollowByLine(prepared, closed); !bytes.Equal(a, b) || !slices.EqualFunc(got.bodies, want.bodies, bytes.Equal) {
+			t.Errorf("hollow differs from hollowByLine: %d bodies, want %d", len(got.bodies), len(want.bodies))
+		}
+	})
+}
+
+// A message with a 3 MB attachment, as hollow reads it.
+func BenchmarkHollow(b *testing.B) {
+	raw := []byte("Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nSee the brochure.\r\n" +
+		"--b1\r\nContent-Type: application/pdf; name=\"brochure.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64Body(bytes.Repeat([]byte("Brochure of our LED panels, 2026 edition. "), 3<<20/42)) + "--b1--\r\n")
+	prepared, closed, _ := prepareMIME(raw)
+	for _, bc := range []struct {
+		name string
+		f    func(*hollowSet, []byte, map[string]bool) []byte
+	}{{"new", (*hollowSet).hollow}, {"by-line", (*hollowSet).hollowByLine}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				bc.f(&hollowSet{}, prepared, closed)
+			}
+		})
 	}
 }

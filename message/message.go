@@ -65,6 +65,26 @@ func (a Attachment) Content() []byte {
 	return a.doc.encoded
 }
 
+// ContentPrefix returns the first n bytes of Content (all of it when it is
+// shorter): enough to tell a file's type by its first bytes without
+// decoding megabytes. Base64, the encoding of nearly every attachment, is
+// decoded only as far as those bytes; quoted-printable is decoded whole.
+func (a Attachment) ContentPrefix(n int) []byte {
+	if a.doc == nil {
+		return nil
+	}
+	var out []byte
+	switch a.doc.encoding {
+	case "base64":
+		out = base64Prefix(a.doc.encoded, n)
+	case "quoted-printable":
+		out = a.Content() // rare for a document
+	default:
+		out = a.doc.encoded
+	}
+	return out[:min(max(n, 0), len(out))]
+}
+
 // MaxDocumentSize bounds the documents whose content a Message keeps.
 const MaxDocumentSize = 10 << 20
 

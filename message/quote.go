@@ -203,7 +203,9 @@ var subjectLabels = setOf("subject", "主题", "主旨", "主題", "asunto", "be
 func headerLabel(line string) (label, value string, ok bool) {
 	t := strings.TrimSpace(line)
 	t = strings.TrimLeft(t, "*")
-	i := strings.IndexAny(t, ":：")
+	// A label's colon is within the first 40 bytes: look no further, as
+	// newText asks this of every line, some of them whole paragraphs.
+	i := firstColon(t[:min(len(t), 40+len("："))])
 	if i <= 0 || i > 40 {
 		return "", "", false
 	}
@@ -219,6 +221,17 @@ func headerLabel(line string) (label, value string, ok bool) {
 		return label, value, true
 	}
 	return "", "", false
+}
+
+// firstColon is strings.IndexAny(s, ":：") without decoding s rune by
+// rune: neither ":" nor the bytes of "：" can be part of another
+// character, even in invalid UTF-8.
+func firstColon(s string) int {
+	i := strings.IndexByte(s, ':')
+	if j := strings.Index(s, "："); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	return i
 }
 
 // headerBlockAt reports whether a quoted header block ("From: … Sent: …")

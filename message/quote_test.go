@@ -219,3 +219,60 @@ Dear Sir, please find our quotation.
 		t.Errorf("rfc822-headers: Forwarded = %#v", m.Forwarded)
 	}
 }
+
+// headerLabelWholeLine is headerLabel as first written, which looked for
+// the colon in the whole line: headerLabel must read the same.
+func headerLabelWholeLine(line string) (label, value string, ok bool) {
+	t := strings.TrimSpace(line)
+	t = strings.TrimLeft(t, "*")
+	i := strings.IndexAny(t, ":：")
+	if i <= 0 || i > 40 {
+		return "", "", false
+	}
+	label = strings.ToLower(strings.TrimSpace(strings.Trim(t[:i], "* \t")))
+	rest := t[i:]
+	if strings.HasPrefix(rest, "：") {
+		rest = rest[len("："):]
+	} else {
+		rest = rest[1:]
+	}
+	value = strings.TrimSpace(strings.TrimLeft(rest, "* \t"))
+	if fromLabels[label] || strongLabels[label] || weakLabels[label] {
+		return label, value, true
+	}
+	return "", "", false
+}
+
+var labelSeeds = []string{
+	"From: a@x", "*From:* a", "发件人：张三", "  Subject : hi", strings.Repeat("x", 38) + "：y", strings.Repeat("x", 39) + "：y",
+	strings.Repeat("x", 40) + ":y", strings.Repeat("x", 41) + ":y", strings.Repeat("é", 20) + "：", ":x", "", "**",
+	strings.Repeat("x", 39) + "\xef\xbc" + "：", "From\xff: x", strings.Repeat("From: long line ", 100),
+	"发件人\xe3：x", "\xe3\xef\xbc\x9a", "发\xef\xbc件人：x", "\xef\xbc\x9a\xbc:", "Von:：x", "Von：:x",
+}
+
+func TestHeaderLabelLongLine(t *testing.T) {
+	for _, s := range labelSeeds {
+		if got, want := firstColon(s), strings.IndexAny(s, ":："); got != want {
+			t.Errorf("firstColon(%.50q) = %d, want %d", s, got, want)
+		}
+		l, v, ok := headerLabel(s)
+		if wl, wv, wok := headerLabelWholeLine(s); l != wl || v != wv || ok != wok {
+			t.Errorf("headerLabel(%.50q) = %q, %q, %v; want %q, %q, %v", s, l, v, ok, wl, wv, wok)
+		}
+	}
+}
+
+func FuzzHeaderLabel(f *testing.F) {
+	for _, s := range labelSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := firstColon(s), strings.IndexAny(s, ":："); got != want {
+			t.Errorf("firstColon(%q) = %d, want %d", s, got, want)
+		}
+		l, v, ok := headerLabel(s)
+		if wl, wv, wok := headerLabelWholeLine(s); l != wl || v != wv || ok != wok {
+			t.Errorf("headerLabel(%q) = %q, %q, %v; want %q, %q, %v", s, l, v, ok, wl, wv, wok)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -63,16 +64,40 @@ func (w *walker) decodedSize(p *enmime.Part) int {
 }
 
 // base64Count counts the base64 characters of b, and tells whether it
-// holds anything but them, line breaks, blanks and padding.
+// holds anything but them, line breaks, blanks and padding. It reads
+// every attachment of a sync (megabytes), so a sound body, the usual
+// case, is checked by base64Classes and counted by what it skips, with
+// bytes.Count, which reads many bytes at a time: two to three times as
+// fast as counting each byte's class (BenchmarkBase64Count).
 func base64Count(b []byte) (n int, bad bool) {
-	var count [3]int // by base64Class
-	for _, c := range b {
-		count[base64Class[c]]++
+	if base64Classes(b)&2 == 0 {
+		skipped := 0
+		for _, c := range []byte{'\r', '\n', ' ', '\t', '='} {
+			skipped += bytes.Count(b, []byte{c})
+		}
+		return len(b) - skipped, false
 	}
-	return count[1], count[2] > 0
+	for _, c := range b {
+		n += int(base64Class[c] & 1)
+	}
+	return n, true
 }
 
-// base64Class sorts bytes for decodedSize: 0 skipped silently (line
+// base64Classes is the union (OR) of the base64Class of b's bytes, taken
+// eight at a time: independent loads and few rounds of the loop.
+func base64Classes(b []byte) (seen uint8) {
+	for len(b) >= 8 {
+		seen |= base64Class[b[0]] | base64Class[b[1]] | base64Class[b[2]] | base64Class[b[3]] |
+			base64Class[b[4]] | base64Class[b[5]] | base64Class[b[6]] | base64Class[b[7]]
+		b = b[8:]
+	}
+	for _, c := range b {
+		seen |= base64Class[c]
+	}
+	return seen
+}
+
+// base64Class sorts bytes for base64Count: 0 skipped silently (line
 // breaks, blanks, padding), 1 the alphabet, 2 anything else.
 var base64Class = func() (t [256]uint8) {
 	for c := range 256 {
@@ -95,7 +120,16 @@ func base64Char(c byte) bool {
 // decodeBase64Body decodes a base64 body: line breaks and spaces are
 // skipped, padding ends the data, any other character outside the
 // alphabet is skipped and makes bad true.
+//
+// A body that encoding/base64 accepts as it is (the alphabet and line
+// breaks, padded at the end: nearly all mail) decodes the same with it,
+// without first copying out the alphabet: twice as fast, for documents of
+// megabytes. Anything else takes the lenient path.
 func decodeBase64Body(b []byte) (out []byte, bad bool) {
+	out = make([]byte, base64.RawStdEncoding.DecodedLen(len(b))) // room for either
+	if n, err := base64.StdEncoding.Decode(out, b); err == nil {
+		return out[:n], false
+	}
 	clean := make([]byte, 0, len(b))
 loop:
 	for _, c := range b {
@@ -112,9 +146,31 @@ loop:
 	if len(clean)%4 == 1 {
 		clean, bad = clean[:len(clean)-1], true
 	}
-	out = make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
 	n, err := base64.RawStdEncoding.Decode(out, clean)
 	return out[:n], bad || err != nil
+}
+
+// base64Prefix is at least the first n bytes decodeBase64Body returns for
+// b (all of them when fewer), decoded from only the characters they need.
+// The characters are those of the lenient path, which decodes the same as
+// the fast one: the alphabet up to the first "=".
+func base64Prefix(b []byte, n int) []byte {
+	need := (max(n, 0) + 2) / 3 * 4 // whole quanta of 4 characters, 3 bytes each
+	clean := make([]byte, 0, need)
+	for _, c := range b {
+		if len(clean) == need || c == '=' {
+			break
+		}
+		if base64Char(c) {
+			clean = append(clean, c)
+		}
+	}
+	if len(clean)%4 == 1 { // only at the end of the data, as there
+		clean = clean[:len(clean)-1]
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	k, _ := base64.RawStdEncoding.Decode(out, clean)
+	return out[:k]
 }
 
 // decodeQuotedPrintable decodes RFC 2045 6.7 quoted-printable: "=XX" is a

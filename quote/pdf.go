@@ -27,6 +27,16 @@ func ReadPDF(b []byte) (Details, error) {
 	return readText(text), nil
 }
 
+// pdfHeaderSpan is how far into a file its "%PDF-" header may be, after
+// blank bytes some writers put first.
+const pdfHeaderSpan = 1024
+
+// hasPDFHeader tells a PDF by its header in the first pdfHeaderSpan bytes
+// of b (the rest of b is not read).
+func hasPDFHeader(b []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(b[:min(len(b), pdfHeaderSpan)], "\x00\t\r\n "), []byte("%PDF-"))
+}
+
 // pdfText lays out the glyphs of the first pages in lines. The library
 // panics on some malformed files: that is an error here, never a crash.
 func pdfText(b []byte) (text string, err error) {
@@ -35,7 +45,7 @@ func pdfText(b []byte) (text string, err error) {
 			text, err = "", fmt.Errorf("read pdf: malformed: %v", r)
 		}
 	}()
-	if !bytes.HasPrefix(bytes.TrimLeft(b[:min(len(b), 1024)], "\x00\t\r\n "), []byte("%PDF-")) {
+	if !hasPDFHeader(b) {
 		return "", errors.New("read pdf: not a PDF file")
 	}
 	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))

@@ -94,3 +94,19 @@ func TestFromMessagePDF(t *testing.T) {
 		t.Fatalf("FromMessage = %+v, want %+v", got, want)
 	}
 }
+
+// FromMessage decides from the first bytes of a file named .pdf whether
+// to decode it, with the test ReadPDF applies.
+func TestHasPDFHeader(t *testing.T) {
+	for in, want := range map[string]bool{
+		"%PDF-1.7\n": true, "\r\n\x00 \t%PDF-1.4": true, strings.Repeat(" ", 1019) + "%PDF-": true,
+		strings.Repeat(" ", 1020) + "%PDF-": false, "%PDF": false, "": false, "\xff\xd8\xff\xe0 JFIF": false,
+	} {
+		if got := hasPDFHeader([]byte(in)); got != want {
+			t.Errorf("hasPDFHeader(%.20q) = %v, want %v", in, got, want)
+		}
+		if _, err := ReadPDF([]byte(in)); !want && err == nil {
+			t.Errorf("ReadPDF(%.20q) read a file with no header", in)
+		}
+	}
+}

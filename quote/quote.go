@@ -59,21 +59,25 @@ func FromMessage(m *message.Message) Details {
 		if d.Ref != "" && d.Amount != "" {
 			break
 		}
+		var read func([]byte) (Details, error)
+		switch message.DocumentKind(a.Filename, a.ContentType) {
+		case message.DocXLSX:
+			read = ReadXLSX
+		case message.DocPDF:
+			// ReadPDF turns down a file that is no PDF by its first
+			// bytes: look at those before decoding megabytes.
+			if !hasPDFHeader(a.ContentPrefix(pdfHeaderSpan)) {
+				continue
+			}
+			read = ReadPDF
+		default:
+			continue
+		}
 		content := a.Content()
 		if content == nil {
 			continue
 		}
-		var x Details
-		var err error
-		switch message.DocumentKind(a.Filename, a.ContentType) {
-		case message.DocXLSX:
-			x, err = ReadXLSX(content)
-		case message.DocPDF:
-			x, err = ReadPDF(content)
-		default:
-			continue
-		}
-		if err == nil {
+		if x, err := read(content); err == nil {
 			d.fill(x)
 		}
 	}
@@ -178,22 +182,71 @@ var refTokenRE = regexp.MustCompile(`(?i)\b((?:QT|QTN|QUO|QUOT|PI|PFI|OFF|ANG|KP
 
 // refIn reads a labelled number in lines (the lines of text that may hold
 // one), else a number-shaped token in text.
+//
+// A labelled number must hold a digit: lines without one are not given to
+// refLabelRE, whose tens of case-folded labels in three scripts cost
+// about 3 µs a byte, even on a few short lines.
 func refIn(lines, text string) string {
-	for _, m := range refLabelRE.FindAllStringSubmatch(lines, -1) {
-		if r := strings.TrimRight(m[1], "./-_"); strings.ContainsAny(r, "0123456789") && len(r) >= 3 {
-			return r
+	if strings.ContainsAny(lines, "0123456789") {
+		for _, m := range refLabelRE.FindAllStringSubmatch(lines, -1) {
+			if r := strings.TrimRight(m[1], "./-_"); strings.ContainsAny(r, "0123456789") && len(r) >= 3 {
+				return r
+			}
 		}
 	}
 	return tokenRef(text)
 }
 
+// tokenRef returns the first token of s that refTokenRE matches. The
+// expression runs line by line, and only on lines where mayHoldToken
+// finds what it needs: a token never spans lines, and \b sees a line's
+// edge as it sees a line break, so the first match is the same. Run on a
+// whole long text, the expression was most of quote.Read's CPU: Go's
+// regexp falls back to its slowest matcher on long input.
 func tokenRef(s string) string {
-	if m := refTokenRE.FindStringSubmatch(s); m != nil {
-		// "QT 2025-0315" in a file name is "QT-2025-0315".
-		return strings.Replace(m[1], " ", "-", 1)
+	for s != "" {
+		line, rest, _ := strings.Cut(s, "\n")
+		s = rest
+		if !mayHoldToken(line) {
+			continue
+		}
+		if m := refTokenRE.FindStringSubmatch(line); m != nil {
+			// "QT 2025-0315" in a file name is "QT-2025-0315".
+			return strings.Replace(m[1], " ", "-", 1)
+		}
 	}
 	return ""
 }
+
+// mayHoldToken tells whether s has what every match of refTokenRE has:
+// one of its prefixes, perhaps a separator, then two digits.
+func mayHoldToken(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if !isDigit(s[i]) || !isDigit(s[i-1]) {
+			continue
+		}
+		e := i - 1 // where the prefix, or the separator after it, ends
+		if endsWithRefPrefix(s[:e]) || (e > 0 && strings.IndexByte("-_/ ", s[e-1]) >= 0 && endsWithRefPrefix(s[:e-1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// refPrefixes are refTokenRE's prefixes; its (?i) also reads "K" in the
+// Kelvin sign, the one letter of theirs with a non-ASCII case fold.
+var refPrefixes = []string{"QT", "QTN", "QUO", "QUOT", "PI", "PFI", "OFF", "ANG", "KP", "\u212AP"}
+
+func endsWithRefPrefix(s string) bool {
+	for _, p := range refPrefixes {
+		if len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // currencyAlt matches a currency as written next to an amount.
 const currencyAlt = `(US\$|USD|U\.S\.\$|A\$|AUD|C\$|CAD|NZ\$|NZD|HK\$|HKD|S\$|SGD|R\$|BRL|EUR|€|GBP|£|RMB|CNY|JPY|¥|円|CHF|RUB|руб\.?|₽|AED|SAR|INR|₹|MXN|PLN|zł|TRY|₺|KRW|₩|THB|฿|VND|ZAR|\$)`

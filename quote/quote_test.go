@@ -1,6 +1,7 @@
 package quote
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mailtrail/mailtrail/message"
@@ -67,4 +68,64 @@ func TestNormalizeAmount(t *testing.T) {
 			t.Errorf("normalizeAmount(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
+}
+
+// tokenRefWhole is tokenRef as first written, on the whole text at once:
+// tokenRef, line by line, must find the same.
+func tokenRefWhole(s string) string {
+	if m := refTokenRE.FindStringSubmatch(s); m != nil {
+		return strings.Replace(m[1], " ", "-", 1)
+	}
+	return ""
+}
+
+var tokenSeeds = []string{
+	"", "QT-2025-0315", "see QT 2025-0315 attached", "xQT12 and PI-20251107\n", "a\nQT12\nb", "QT1\n2", "QT 12\n34",
+	"PI_12/34-AB\r\nQUOT/99", "\u212AP-12 and kp12", "qtn2025031.", "PI-2025-\nPFI-77", "OFF12x ANG-33", "1\n2\n33 PI-44",
+	"QT-12-ABCDEFGHI", "ПИ-12 QT-12", "QT-12_", "_QT-12", "line1\n\nline3 PI99",
+	"x\u212AP12", "\u212Ap-12", "flood light 100W", "gross weight 18 kg", "qUoT/2025", "Quo 12", "pfi_33", "aNg44", "Qtn 55",
+	"OFF-", "PI-1", "é\u212AP12", "\xe2\x84\xaaP12", "\x84\xaaP12",
+}
+
+func TestTokenRef(t *testing.T) {
+	long := strings.Repeat("We confirm the order of 2,000 pcs at 25 days.\n", 400) + "Our ref: QT-2026-0099\n"
+	for _, s := range append(tokenSeeds, long) {
+		if got, want := tokenRef(s), tokenRefWhole(s); got != want {
+			t.Errorf("tokenRef(%.40q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzTokenRef(f *testing.F) {
+	for _, s := range tokenSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := tokenRef(s), tokenRefWhole(s); got != want {
+			t.Errorf("tokenRef(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// refInAlways is refIn as first written, which ran refLabelRE on lines
+// with no digit too: refIn must read the same.
+func refInAlways(lines, text string) string {
+	for _, m := range refLabelRE.FindAllStringSubmatch(lines, -1) {
+		if r := strings.TrimRight(m[1], "./-_"); strings.ContainsAny(r, "0123456789") && len(r) >= 3 {
+			return r
+		}
+	}
+	return tokenRefWhole(text)
+}
+
+func FuzzRefIn(f *testing.F) {
+	for _, s := range []string{"Quotation No.: QT-2025-0315", "thank you for the offer.\n", "PI No. ABC\nPI No. 123", "Angebot Nr. 2025-118",
+		"Коммерческое предложение № КП-45/2025", "报价单号：QT2026-0301", "quote #\nABC-1", "offer no XYZ", "Quotation No: Q１２３"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, lines, text string) {
+		if got, want := refIn(lines, text), refInAlways(lines, text); got != want {
+			t.Errorf("refIn(%q, %q) = %q, want %q", lines, text, got, want)
+		}
+	})
 }
