@@ -235,6 +235,13 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 		for range ready { // let the producer finish the command in hand
 		}
 	}()
+	// The raw messages of each batch are written on a second connection
+	// while the batch saves the rest (timeline.RawWriter).
+	rc, err := s.store.RawConn(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer rc.Close()
 	done := 0
 	for r := range ready {
 		if r.err != nil {
@@ -253,8 +260,16 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 			}
 		}
 		newEvents := 0
-		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) (err error) {
 			newEvents = 0
+			raw := rc.Start(ctx)
+			defer func() {
+				if err != nil {
+					raw.Abort()
+				} else if err = raw.Commit(); err != nil {
+					err = fmt.Errorf("%s: %w", f.Name, err)
+				}
+			}()
 			var prs []*Prepared
 			var locs []*timeline.Location
 			for _, u := range b.order {
@@ -263,7 +278,7 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 					locs = append(locs, &timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 				}
 			}
-			rs, err := s.pipe.SaveBatch(ctx, tx, prs, locs)
+			rs, err := s.pipe.SaveBatch(ctx, tx, prs, locs, raw)
 			if err != nil {
 				return fmt.Errorf("%s: save batch of %d: %w", f.Name, len(prs), err)
 			}

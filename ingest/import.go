@@ -247,7 +247,7 @@ func (r *importRun) flush() error {
 	var sum ImportSummary
 	err := r.im.store.InTxRetry(r.ctx, func(tx pgx.Tx) error {
 		sum = ImportSummary{}
-		rs, err := r.im.pipe.SaveBatch(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)))
+		rs, err := r.im.pipe.SaveBatch(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
 		if err != nil {
 			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
 		}

@@ -198,7 +198,7 @@ func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, 
 	if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
 		rec.Noise = NoisePendingReply
 	}
-	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, &b.Links)
+	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, &b.Links, b.Raw)
 	if err != nil {
 		return res, err
 	}

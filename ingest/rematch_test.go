@@ -67,7 +67,7 @@ func (p *pipe) save(mailbox, folder, raw string) int64 {
 	pr := p.p.Prepare([]byte(strings.ReplaceAll(raw, "\n", "\r\n")), mailbox, folder)
 	var id int64
 	err := p.store.InTx(p.ctx, func(tx pgx.Tx) error {
-		rs, err := p.p.SaveBatch(p.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: mailbox, Folder: folder, UIDValidity: 1, UID: p.uid}})
+		rs, err := p.p.SaveBatch(p.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: mailbox, Folder: folder, UIDValidity: 1, UID: p.uid}}, nil)
 		if len(rs) == 1 {
 			id = rs[0].MessageID
 		}

@@ -14,19 +14,23 @@ import (
 // is harmless: events follow the merge's redirect.
 type Batch struct {
 	Links timeline.Relinks
-	autos map[string]int64 // auto_key -> customer
+	Raw   *timeline.RawWriter // nil: raw messages in the batch's transaction
+	autos map[string]int64    // auto_key -> customer
 }
 
 // SaveBatch stores prepared messages inside tx, locs[i] being where
 // prs[i] was found (nil for none): Save on each in order (about three
 // round trips per message), then the inquiry links of every customer the
 // batch touched, once, locked in id order (timeline.Relinks).
-func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
+//
+// With raw not nil, the raw messages go to raw (see timeline.RawWriter):
+// the caller commits raw, then tx.
+func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, raw *timeline.RawWriter) ([]timeline.SaveResult, error) {
 	rs := make([]timeline.SaveResult, 0, len(prs))
 	if err := timeline.CapturePlans(ctx, tx); err != nil {
 		return rs, err
 	}
-	var b Batch
+	b := Batch{Raw: raw}
 	for i, pr := range prs {
 		r, err := p.Save(ctx, tx, pr, locs[i], &b)
 		if err != nil {

@@ -50,7 +50,7 @@ func TestSaveBatchEqualsSave(t *testing.T) {
 		err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
 			if !sequential {
 				var err error
-				results, err = p.SaveBatch(r.ctx, tx, prs, locs)
+				results, err = p.SaveBatch(r.ctx, tx, prs, locs, nil)
 				return err
 			}
 			for i := range prs {

@@ -60,6 +60,13 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]timeline.VerifyResult, erro
 		})
 	}
 	wg.Wait()
+	// Raw rows of batches that never committed (see timeline.RawWriter)
+	// are garbage, not gaps: the full check removes them.
+	if n, err := timeline.DeleteOrphanRaw(ctx, v.store.Pool); err != nil {
+		errs = append(errs, err)
+	} else if n > 0 {
+		v.log.Info("removed raw messages of batches that never committed", "count", n)
+	}
 	slices.SortFunc(all, func(a, b timeline.VerifyResult) int {
 		if a.Rep != b.Rep {
 			return compareStrings(a.Rep, b.Rep)

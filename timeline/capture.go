@@ -71,7 +71,7 @@ type SaveResult struct {
 // and may add events for the customers it reveals.
 func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (SaveResult, error) {
 	var l Relinks
-	r, err := SaveUnlinked(ctx, db, c, loc, &l)
+	r, err := SaveUnlinked(ctx, db, c, loc, &l, nil)
 	if err != nil {
 		return r, err
 	}
@@ -83,6 +83,8 @@ func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (S
 
 // SaveUnlinked is SaveMessage without the update of inquiry links, which
 // it notes in l: the caller flushes l before committing, once per batch.
+// With raw not nil, the raw bytes of a new message go to raw instead of
+// db, and the caller commits raw before db.
 //
 // A new message, the common case, takes two round trips: its row with
 // what threading needs to look up (which does not depend on the row), then
@@ -91,7 +93,7 @@ func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (S
 // wrote each event row and its fourteen index entries twice). A message
 // stored before takes three: its location and new events, what threading
 // needs of it read back, then its threading.
-func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks) (SaveResult, error) {
+func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks, raw *RawWriter) (SaveResult, error) {
 	var r SaveResult
 	tm := newThreadMessage(c)
 	if err := saveRow(ctx, db, c, &r, &tm); err != nil {
@@ -100,7 +102,7 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 	var th threaded
 	var err error
 	if r.Inserted {
-		th, err = saveNew(ctx, db, c, loc, &r, tm)
+		th, err = saveNew(ctx, db, c, loc, &r, tm, raw)
 	} else {
 		th, err = saveAgain(ctx, db, c, loc, &r)
 	}
@@ -145,14 +147,18 @@ func saveRow(ctx context.Context, db BatchDB, c *Captured, r *SaveResult, tm *th
 }
 
 // saveNew stores what goes with a new message's row, and threads it.
-func saveNew(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult, tm threadMessage) (threaded, error) {
+func saveNew(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult, tm threadMessage, raw *RawWriter) (threaded, error) {
 	tm.insert = c.Events
 	st, err := threadStatement(ctx, db, tm)
 	if err != nil {
 		return st.out, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertRawSQL, r.MessageID, c.Raw)
+	if raw != nil {
+		raw.Add(r.MessageID, c.Raw)
+	} else {
+		b.Queue(insertRawSQL, r.MessageID, c.Raw)
+	}
 	if loc != nil {
 		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
 	}
@@ -160,8 +166,10 @@ func saveNew(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *Sav
 	br := db.SendBatch(ctx, b)
 	err = func() error {
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+		if raw == nil {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
+			}
 		}
 		if loc != nil {
 			if _, err := br.Exec(); err != nil {

@@ -52,7 +52,7 @@ func TestBatchesInOppositeOrdersDoNotDeadlock(t *testing.T) {
 			if rep == bob {
 				kind, dir = timeline.KindQuote, "out"
 			}
-			if _, err := timeline.SaveUnlinked(f.ctx, tx, captured(rep, i+1, kind, dir, cust), nil, &l); err != nil {
+			if _, err := timeline.SaveUnlinked(f.ctx, tx, captured(rep, i+1, kind, dir, cust), nil, &l, nil); err != nil {
 				errs <- err
 				return
 			}

@@ -216,7 +216,9 @@ func TestCrashResume(t *testing.T) {
 	defer ref.Close()
 	for _, q := range []string{
 		`SELECT count(*) FROM messages`,
-		`SELECT count(*) FROM message_raw`,
+		// Raw rows of a batch killed between its two commits are garbage
+		// (timeline.RawWriter), removed by verify: not counted.
+		`SELECT count(*) FROM message_raw r JOIN messages m ON m.id = r.message_id`,
 		`SELECT count(*) FROM message_locations`,
 		`SELECT count(*) FROM events`,
 		`SELECT count(*) FROM search_outbox`,
