@@ -235,13 +235,18 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 		for range ready { // let the producer finish the command in hand
 		}
 	}()
-	// The raw messages of each batch are written on a second connection
-	// while the batch saves the rest (timeline.RawWriter).
-	rc, err := s.store.RawConn(ctx)
-	if err != nil {
-		return res, err
+	// The raw messages of each batch of a long run (a backfill, a big
+	// catch-up) are written on a second connection while the batch saves
+	// the rest (timeline.RawWriter); a few new messages are not worth a
+	// connection.
+	var rc *timeline.RawConn
+	if down || len(plan.uids) > s.cfg.Sync.BatchSize {
+		var err error
+		if rc, err = s.store.RawConn(ctx); err != nil {
+			return res, err
+		}
+		defer rc.Close()
 	}
-	defer rc.Close()
 	done := 0
 	for r := range ready {
 		if r.err != nil {

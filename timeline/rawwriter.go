@@ -47,8 +47,12 @@ func (s *Store) RawConn(ctx context.Context) (*RawConn, error) {
 func (rc *RawConn) Close() { rc.conn.Close(context.Background()) }
 
 // Start begins a raw writer's transaction. Every writer started must be
-// ended by Commit or Abort before the next one starts.
+// ended by Commit or Abort before the next one starts. A nil RawConn
+// starts a nil writer: the raw messages stay in the batch's transaction.
 func (rc *RawConn) Start(ctx context.Context) *RawWriter {
+	if rc == nil {
+		return nil
+	}
 	w := &RawWriter{items: make(chan rawItem, 256), done: make(chan error, 1)}
 	go func() { w.done <- w.run(ctx, rc.conn) }()
 	return w
@@ -85,6 +89,9 @@ func (w *RawWriter) Add(id int64, raw []byte) { w.items <- rawItem{id, raw} }
 
 // Commit waits for the queued rows and commits them.
 func (w *RawWriter) Commit() error {
+	if w == nil {
+		return nil
+	}
 	close(w.items)
 	return <-w.done
 }
@@ -92,6 +99,9 @@ func (w *RawWriter) Commit() error {
 // Abort rolls the writer's transaction back (the connection stays
 // usable: cancelling a query would close it).
 func (w *RawWriter) Abort() {
+	if w == nil {
+		return
+	}
 	w.aborted.Store(true)
 	close(w.items)
 	<-w.done
