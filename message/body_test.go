@@ -441,14 +441,6 @@ var normalizeSeeds = []string{
 	"\uFFFD genuine replacement", "tab\tkept", "中文 text\r\n", "\xe2\x80", "\x1b[0m",
 }
 
-func TestNormalizeText(t *testing.T) {
-	for _, s := range normalizeSeeds {
-		if got, want := normalizeText(s), normalizeTextMapped(s); got != want {
-			t.Errorf("normalizeText(%q) = %q, want %q", s, got, want)
-		}
-	}
-}
-
 func FuzzNormalizeText(f *testing.F) {
 	for _, s := range normalizeSeeds {
 		f.Add(s)

@@ -21,20 +21,10 @@ var base64Seeds = []string{
 	"QUJD=QUJD", "====", "AAAAAAAAAAAAAAAA-AAAA", "AAAAAAAA\r\nAAAAAAAA\r\nAAAAAAA_", "é",
 }
 
-func TestBase64Count(t *testing.T) {
-	long := []byte(base64Body(bytes.Repeat([]byte{0xfb, 0xef, 0x00, 'x'}, 5000)))
-	seeds := append([][]byte{long, append(long[:len(long):len(long)], '*')}, bytesOf(base64Seeds)...)
-	for _, b := range seeds {
-		n, bad := base64Count(b)
-		if wn, wbad := base64CountByClass(b); n != wn || bad != wbad {
-			t.Errorf("%.40q: got %d, %v; want %d, %v", b, n, bad, wn, wbad)
-		}
-	}
-}
-
 func FuzzBase64Count(f *testing.F) {
-	for _, s := range base64Seeds {
-		f.Add([]byte(s))
+	long := []byte(base64Body(bytes.Repeat([]byte{0xfb, 0xef, 0x00, 'x'}, 5000)))
+	for _, b := range append([][]byte{long, append(long[:len(long):len(long)], '*')}, bytesOf(base64Seeds)...) {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, bad := base64Count(b)
@@ -95,20 +85,10 @@ loop:
 var decodeSeeds = append([]string{"QUJD\r\nRA==\r\n", "QUJDRA=\r\n", "QUJDRA", "QUJDRA==\r\nQUJD", "QUJDRA==x", "QUI=", "QR==",
 	"QUJDRA==\n\n", "\r\nQUJD\r\n\r\n", "QUJ", "Q", "QUJDR", "QUJD RA==", "QUJD\tRA==", "QU=JD", "QUJD====", "=QUJD"}, base64Seeds...)
 
-func TestDecodeBase64Body(t *testing.T) {
-	long := []byte(base64Body(bytes.Repeat([]byte{0xfb, 0xef, 0x00, 'x', 'y'}, 5000)))
-	seeds := append([][]byte{long, long[:len(long)-3], append(long[:len(long):len(long)], '*')}, bytesOf(decodeSeeds)...)
-	for _, b := range seeds {
-		out, bad := decodeBase64Body(b)
-		if want, wbad := decodeBase64Cleaned(b); !bytes.Equal(out, want) || bad != wbad {
-			t.Errorf("%.40q: got %.40q, %v; want %.40q, %v", b, out, bad, want, wbad)
-		}
-	}
-}
-
 func FuzzDecodeBase64Body(f *testing.F) {
-	for _, s := range decodeSeeds {
-		f.Add([]byte(s))
+	long := []byte(base64Body(bytes.Repeat([]byte{0xfb, 0xef, 0x00, 'x', 'y'}, 5000)))
+	for _, b := range append([][]byte{long, long[:len(long)-3], append(long[:len(long):len(long)], '*')}, bytesOf(decodeSeeds)...) {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, bad := decodeBase64Body(b)
@@ -134,18 +114,12 @@ func BenchmarkDecodeBase64Body(b *testing.B) {
 	}
 }
 
-func TestBase64Prefix(t *testing.T) {
+func FuzzBase64Prefix(f *testing.F) {
 	long := []byte(base64Body(bytes.Repeat([]byte("%PDF-1.7\n\xfb\xef"), 500)))
 	for _, b := range append([][]byte{long, long[:len(long)-5]}, bytesOf(decodeSeeds)...) {
 		for _, n := range []int{-1, 0, 1, 2, 3, 4, 5, 6, 7, 1024, 1 << 20} {
-			checkBase64Prefix(t, b, n)
+			f.Add(b, n)
 		}
-	}
-}
-
-func FuzzBase64Prefix(f *testing.F) {
-	for _, s := range decodeSeeds {
-		f.Add([]byte(s), 5)
 	}
 	f.Fuzz(checkBase64Prefix)
 }

@@ -87,17 +87,9 @@ var tokenSeeds = []string{
 	"OFF-", "PI-1", "é\u212AP12", "\xe2\x84\xaaP12", "\x84\xaaP12",
 }
 
-func TestTokenRef(t *testing.T) {
+func FuzzTokenRef(f *testing.F) {
 	long := strings.Repeat("We confirm the order of 2,000 pcs at 25 days.\n", 400) + "Our ref: QT-2026-0099\n"
 	for _, s := range append(tokenSeeds, long) {
-		if got, want := tokenRef(s), tokenRefWhole(s); got != want {
-			t.Errorf("tokenRef(%.40q) = %q, want %q", s, got, want)
-		}
-	}
-}
-
-func FuzzTokenRef(f *testing.F) {
-	for _, s := range tokenSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
