@@ -119,7 +119,9 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 }
 
 // saveRow inserts c's row, unless its dedup key is stored, with the
-// lookups of newThreadSQL into tm in the same round trip.
+// lookups of newThreadSQL into tm in the same round trip. For a copy
+// already stored they go unused (saveAgain reads the stored message's
+// own): one cheap statement, to spare every new message a round trip.
 func saveRow(ctx context.Context, db BatchDB, c *Captured, r *SaveResult, tm *threadMessage) error {
 	var storedHash string
 	b := &pgx.Batch{}

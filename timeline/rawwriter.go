@@ -60,28 +60,20 @@ func (rc *RawConn) Start(ctx context.Context) *RawWriter {
 
 func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 	defer func() {
-		for range w.items { // Add never blocks, even when Begin failed
+		for range w.items { // Add never blocks, even after an error
 		}
 	}()
-	var werr error
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for it := range w.items {
-			if werr != nil {
-				continue // drain: Add never blocks on a failed writer
-			}
 			if _, err := tx.Exec(ctx, insertRawSQL, it.id, it.raw); err != nil {
-				werr = fmt.Errorf("save raw message %d: %w", it.id, err)
+				return fmt.Errorf("save raw message %d: %w", it.id, err)
 			}
 		}
-		if werr == nil && w.aborted.Load() {
-			werr = errRawAborted
+		if w.aborted.Load() {
+			return errRawAborted // rolls back
 		}
-		return werr
+		return nil
 	})
-	if werr != nil {
-		return werr
-	}
-	return err
 }
 
 // Add queues the raw bytes of message id.
