@@ -201,8 +201,8 @@ func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *S
 	if loc != nil {
 		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
 	}
-	for _, e := range c.Events {
-		b.Queue(insertEventSQL, eventArgs(e, r.MessageID)...)
+	if len(c.Events) > 0 {
+		b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events)...)...)
 	}
 	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
 	br := db.SendBatch(ctx, b)
@@ -213,12 +213,10 @@ func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *S
 				return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
 			}
 		}
-		for _, e := range c.Events {
-			tag, err := br.Exec()
-			if err != nil {
-				return threadMessage{}, fmt.Errorf("save event of %s for customer %d: %w", c.DedupKey, e.CustomerID, err)
+		if len(c.Events) > 0 {
+			if err := br.QueryRow().Scan(&r.NewEvents); err != nil {
+				return threadMessage{}, fmt.Errorf("save events of %s: %w", c.DedupKey, err)
 			}
-			r.NewEvents += int(tag.RowsAffected())
 		}
 		tm, err := scanThreadMessage(br.QueryRow(), r.MessageID)
 		if err != nil {

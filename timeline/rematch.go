@@ -252,16 +252,17 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		}
 		r.Removed = int(tag.RowsAffected())
 	}
+	var add []NewEvent
 	for _, e := range want {
-		if have[e.CustomerID] {
-			continue
+		if !have[e.CustomerID] {
+			have[e.CustomerID] = true
+			add = append(add, e)
 		}
-		have[e.CustomerID] = true
-		tag, err := tx.Exec(ctx, insertEvent, s.ID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence)
-		if err != nil {
-			return r, fmt.Errorf("add event of message %d for customer %d: %w", s.ID, e.CustomerID, err)
+	}
+	if len(add) > 0 {
+		if err := tx.QueryRow(ctx, insertEvents, append([]any{s.ID}, eventColumns(add)...)...).Scan(&r.Added); err != nil {
+			return r, fmt.Errorf("add events of message %d: %w", s.ID, err)
 		}
-		r.Added += int(tag.RowsAffected())
 	}
 	if len(want) > 0 {
 		noise, noiseRule = "", ""
@@ -309,17 +310,6 @@ func DropEmptyAutoCustomers(ctx context.Context, tx pgx.Tx, ids []int64) ([]int6
 	}
 	return dropped, nil
 }
-
-// insertEvent adds an event and its outbox row; a customer id that was
-// merged away is replaced by the customer it was merged into, so a save
-// racing a merge still lands on the right timeline.
-const insertEvent = `
-	WITH e AS (
-		INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence)
-		VALUES ($1, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = $2), $2), $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (message_id, customer_id) DO NOTHING
-		RETURNING id)
-	INSERT INTO search_outbox (event_id) SELECT id FROM e`
 
 // AddPending records that message waits for a rep's reply to the new
 // buyer key ("domain:<d>", "email:<a>").

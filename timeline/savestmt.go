@@ -27,9 +27,6 @@ const (
 	insertLocationSQL = `
 		INSERT INTO message_locations (rep, folder, uidvalidity, uid, message_id)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
-	// insertEventSQL: see insertEvent (a save racing a merge follows the
-	// customer's redirect).
-	insertEventSQL = insertEvent
 )
 
 func messageArgs(c *Captured, key string) []any {
@@ -55,10 +52,6 @@ func messageArgs(c *Captured, key string) []any {
 
 func locationArgs(loc *Location, messageID int64) []any {
 	return []any{loc.Rep, loc.Folder, int64(loc.UIDValidity), int64(loc.UID), messageID}
-}
-
-func eventArgs(e NewEvent, messageID int64) []any {
-	return []any{messageID, e.CustomerID, e.Kind, e.Direction, e.Rep, e.OccurredAt, e.Rule, e.Confidence}
 }
 
 // reusedID reports whether the row found under c's dedup key is another

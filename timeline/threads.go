@@ -118,7 +118,7 @@ func threadStatement(ctx context.Context, db DB, m threadMessage) (*threading, e
 			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
 			RETURNING id, customer_id, kind, direction, occurred_at)`
 	if m.insert != nil {
-		eu, args = insertThreadedEvents(len(args)+1), append(args, eventColumns(m.insert)...)
+		eu, args = insertEventsSQL(len(args)+1, "(SELECT id FROM tid)"), append(args, eventColumns(m.insert)...)
 	}
 	st.args = args
 	st.sql = `
@@ -180,23 +180,29 @@ func (st *threading) settle(ctx context.Context, db DB) (threaded, error) {
 	return out, nil
 }
 
-// insertThreadedEvents is the eu of assignThread's statement for a new
-// message: its events inserted with the thread, following a merged
-// customer's redirect as insertEvent does, each with its search outbox
-// row. Their columns are parameters $n to $n+6 (eventColumns).
-func insertThreadedEvents(n int) string {
+// insertEventsSQL is the CTE "eu" that inserts events of message $1 from
+// the arrays $n to $n+6 (eventColumns), in thread (an SQL expression), and
+// returns them, with "so", their search outbox rows. A customer id that
+// was merged away is replaced by the customer it was merged into, so a
+// save racing a merge still lands on the right timeline.
+func insertEventsSQL(n int, thread string) string {
 	return fmt.Sprintf(`eu AS (
 			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id)
 			SELECT $1, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = x.c), x.c), x.k, x.d, x.rep, x.at,
-				x.rule, x.conf, (SELECT id FROM tid)
+				x.rule, x.conf, %s
 			FROM unnest($%d::bigint[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::text[], $%d::real[])
 				AS x(c, k, d, rep, at, rule, conf)
 			ON CONFLICT (message_id, customer_id) DO NOTHING
 			RETURNING id, customer_id, kind, direction, occurred_at),
-		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`, n, n+1, n+2, n+3, n+4, n+5, n+6)
+		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`, thread, n, n+1, n+2, n+3, n+4, n+5, n+6)
 }
 
-// eventColumns returns the parameters of insertThreadedEvents.
+// insertEvents adds events of message $1 (then eventColumns) without a
+// thread, and counts those added: a message already threaded gets its new
+// events' thread from assignThread.
+var insertEvents = `WITH ` + insertEventsSQL(2, "NULL") + ` SELECT count(*) FROM eu`
+
+// eventColumns returns the parameters of insertEventsSQL.
 func eventColumns(events []NewEvent) []any {
 	var (
 		cust       []int64
