@@ -189,25 +189,47 @@ func (p *Pipeline) attribute(m *message.Message, res matcher.Result, mailbox str
 // pending_replies until a rep writes to that buyer.
 // The links of inquiries are noted in b, for the caller to flush.
 func (p *Pipeline) Save(ctx context.Context, tx timeline.BatchDB, pr *Prepared, loc *timeline.Location, b *Batch) (timeline.SaveResult, error) {
-	rec := pr.rec
-	events, pending, err := p.events(ctx, tx, pr, b)
+	rs, err := p.saveMany(ctx, tx, []*Prepared{pr}, []*timeline.Location{loc}, b)
 	if err != nil {
 		return timeline.SaveResult{}, err
 	}
-	rec.Events = events
-	if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
-		rec.Noise = NoisePendingReply
-	}
-	res, err := timeline.SaveUnlinked(ctx, tx, &rec, loc, &b.Links, b.Raw)
-	if err != nil {
-		return res, err
-	}
-	for _, k := range pending {
-		if err := timeline.AddPending(ctx, tx, res.MessageID, k); err != nil {
-			return res, err
+	return rs[0], nil
+}
+
+// saveMany saves prs in order (timeline.SaveMany). A message waiting for a
+// rep's reply is saved, and its wait recorded, before the next one is
+// resolved: that one may be the reply, whose new customer releases it.
+func (p *Pipeline) saveMany(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, b *Batch) ([]timeline.SaveResult, error) {
+	rs := make([]timeline.SaveResult, 0, len(prs))
+	var recs []*timeline.Captured
+	from := 0
+	for i, pr := range prs {
+		rec := pr.rec
+		events, pending, err := p.events(ctx, tx, pr, b)
+		if err != nil {
+			return rs, err
 		}
+		rec.Events = events
+		if len(events) == 0 && len(pending) > 0 && rec.Noise == "" {
+			rec.Noise = NoisePendingReply
+		}
+		recs = append(recs, &rec)
+		if len(pending) == 0 && i < len(prs)-1 {
+			continue
+		}
+		saved, err := timeline.SaveMany(ctx, tx, recs, locs[from:i+1], &b.Links, b.Raw)
+		rs = append(rs, saved...)
+		if err != nil {
+			return rs, err
+		}
+		for _, k := range pending {
+			if err := timeline.AddPending(ctx, tx, saved[len(saved)-1].MessageID, k); err != nil {
+				return rs, err
+			}
+		}
+		recs, from = nil, i+1
 	}
-	return res, nil
+	return rs, nil
 }
 
 // NoisePendingReply is the noise of mail from a new buyer that waits for a

@@ -19,8 +19,8 @@ type Batch struct {
 }
 
 // SaveBatch stores prepared messages inside tx, locs[i] being where
-// prs[i] was found (nil for none): Save on each in order (about three
-// round trips per message), then the inquiry links of every customer the
+// prs[i] was found (nil for none): in order, a round trip for every
+// timeline.saveChunk new messages, then the inquiry links of every customer the
 // batch touched, once, locked in id order (timeline.Relinks).
 //
 // With raw not nil, the raw messages go to raw (see timeline.RawWriter):
@@ -31,12 +31,9 @@ func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Pr
 		return rs, err
 	}
 	b := Batch{Raw: raw}
-	for i, pr := range prs {
-		r, err := p.Save(ctx, tx, pr, locs[i], &b)
-		if err != nil {
-			return rs, err
-		}
-		rs = append(rs, r)
+	rs, err := p.saveMany(ctx, tx, prs, locs, &b)
+	if err != nil {
+		return rs, err
 	}
 	if err := b.Links.Flush(ctx, tx); err != nil {
 		return rs, fmt.Errorf("link inquiries: %w", err)

@@ -85,28 +85,139 @@ func SaveMessage(ctx context.Context, db BatchDB, c *Captured, loc *Location) (S
 // it notes in l: the caller flushes l before committing, once per batch.
 // With raw not nil, the raw bytes of a new message go to raw instead of
 // db, and the caller commits raw before db.
-//
-// A new message, the common case, takes two round trips: its row with
-// what threading needs to look up (which does not depend on the row), then
-// its raw bytes, where it was found, and the statement that threads it and
-// inserts its events with their thread (inserting and then updating them
-// wrote each event row and its fourteen index entries twice). A message
-// stored before takes three: its location and new events, what threading
-// needs of it read back, then its threading.
 func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks, raw *RawWriter) (SaveResult, error) {
-	var r SaveResult
-	tm := newThreadMessage(c)
-	if err := saveRow(ctx, db, c, &r, &tm); err != nil {
-		return r, err
+	rs, err := SaveMany(ctx, db, []*Captured{c}, []*Location{loc}, l, raw)
+	if err != nil {
+		return SaveResult{}, err
 	}
-	var th threaded
-	var err error
-	if r.Inserted {
-		th, err = saveNew(ctx, db, c, loc, &r, tm, raw)
-	} else {
-		th, err = saveAgain(ctx, db, c, loc, &r)
+	return rs[0], nil
+}
+
+// saveChunk is how many messages SaveMany sends to the server at once: a
+// round trip each made waiting on the network and the scheduler most of
+// a sync's time on few cores, and a chunk rather than the whole batch
+// lets a RawWriter start on the first messages' raw bytes meanwhile.
+const saveChunk = 16
+
+// SaveMany is SaveUnlinked for cs in order, locs[i] being where cs[i] was
+// found (nil for none). A new message is one statement (captureSQL), and
+// saveChunk of them take one round trip. What that statement leaves to do,
+// rare during a sync, follows each chunk in order: a stored message's
+// copy, a Message-ID reused by another message, threads to merge when a
+// message's ids lead to several, or a concurrent transaction's claim on
+// one of its ids.
+func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, l *Relinks, raw *RawWriter) ([]SaveResult, error) {
+	rs := make([]SaveResult, 0, len(cs))
+	for start := 0; start < len(cs); start += saveChunk {
+		end := min(len(cs), start+saveChunk)
+		sts, err := captureChunk(ctx, db, cs[start:end], locs[start:end], raw == nil)
+		if err != nil {
+			return rs, err
+		}
+		for i, st := range sts {
+			c := cs[start+i]
+			r, err := st.finish(ctx, db, c, locs[start+i], l, raw)
+			if err != nil {
+				return rs, err
+			}
+			rs = append(rs, r)
+		}
 	}
-	if err != nil || (!r.Inserted && r.NewEvents == 0) {
+	return rs, nil
+}
+
+// captured is captureSQL's row for a message.
+type captured struct {
+	id         int64
+	isNew      bool
+	storedHash string
+	threading  // of a new message: its thread, and what settle needs
+	found      []int64
+}
+
+// captureChunk runs captureSQL for each of cs in one round trip.
+func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, withRaw bool) ([]captured, error) {
+	b := &pgx.Batch{}
+	tms := make([]threadMessage, len(cs))
+	for i, c := range cs {
+		tms[i] = newThreadMessage(c)
+		subjectKey, isReply := SubjectKey(c.Subject)
+		args := append(messageArgs(c, c.DedupKey), tms[i].keys, eventCustomers(c.Events), subjectKey, isReply,
+			tms[i].at, ThreadWindow)
+		if locs[i] != nil {
+			args = append(args, locationArgs(locs[i], 0)[:4]...)
+		} else {
+			args = append(args, nil, nil, nil, nil)
+		}
+		var rawArg []byte
+		if withRaw {
+			rawArg = nonNilBytes(c.Raw)
+		}
+		args = append(append(args, rawArg), eventColumns(c.Events, c.Quote)...)
+		b.Queue(captureSQL, args...)
+	}
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	out := make([]captured, len(cs))
+	for i, c := range cs {
+		o := &out[i]
+		var ids, custs []int64
+		var kinds, dirs []string
+		var ats []time.Time
+		var nFound int64
+		err := br.QueryRow().Scan(&o.id, &o.isNew, &o.storedHash, &o.out.thread, &o.found, &nFound, &o.threading.inserted,
+			&ids, &custs, &kinds, &dirs, &ats)
+		if err != nil {
+			return nil, fmt.Errorf("save message %s: %w", c.DedupKey, err)
+		}
+		tms[i].id, tms[i].nFound = o.id, int(nFound)
+		o.m, o.keys = tms[i], tms[i].keys
+		for j := range ids {
+			o.out.events = append(o.out.events, savedEvent{id: ids[j], customerID: custs[j], kind: kinds[j], direction: dirs[j],
+				at: ats[j], thread: o.out.thread})
+		}
+	}
+	return out, br.Close()
+}
+
+// finish does what captureSQL left to do for c, and notes its links in l.
+func (st *captured) finish(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks, raw *RawWriter) (SaveResult, error) {
+	r := SaveResult{MessageID: st.id, Inserted: st.isNew}
+	if !st.isNew {
+		if reusedID(c, r, st.storedHash) {
+			// Another message reuses this Message-ID: keep it apart, never drop it.
+			apart := *c
+			apart.DedupKey = c.DedupKey + "#" + c.ContentHash
+			return SaveUnlinked(ctx, db, &apart, loc, l, raw)
+		}
+		return saveCopy(ctx, db, c, l, r)
+	}
+	if raw != nil {
+		raw.Add(st.id, c.Raw)
+	}
+	if len(st.found) > 1 {
+		// Its ids lead to several threads: one conversation, in the oldest.
+		moved, err := mergeThreads(ctx, db, st.found[0], st.found[1:])
+		if err != nil {
+			return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+		}
+		st.out.moved = moved
+	}
+	th, err := st.settle(ctx, db)
+	if err != nil {
+		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+	}
+	r.NewEvents = len(th.events)
+	l.add(th)
+	return r, nil
+}
+
+// saveCopy records the events that a copy of a stored message adds (a
+// Sent copy's Bcc), with what a quote states, and threads them; its
+// location is stored already.
+func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveResult) (SaveResult, error) {
+	th, err := saveAgain(ctx, db, c, nil, &r)
+	if err != nil || r.NewEvents == 0 {
 		return r, err
 	}
 	if !c.Quote.IsZero() {
@@ -118,82 +229,6 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 	return r, nil
 }
 
-// saveRow inserts c's row, unless its dedup key is stored, with the
-// lookups of newThreadSQL into tm in the same round trip. For a copy
-// already stored they go unused (saveAgain reads the stored message's
-// own): one cheap statement, to spare every new message a round trip.
-func saveRow(ctx context.Context, db BatchDB, c *Captured, r *SaveResult, tm *threadMessage) error {
-	var storedHash string
-	b := &pgx.Batch{}
-	b.Queue(insertMessageSQL, messageArgs(c, c.DedupKey)...)
-	b.Queue(newThreadSQL, tm.keys, eventCustomers(c.Events))
-	br := db.SendBatch(ctx, b)
-	err := br.QueryRow().Scan(&r.MessageID, &r.Inserted, &storedHash)
-	if err == nil {
-		if err = br.QueryRow().Scan(&tm.customers, &tm.found, &tm.nFound); err != nil {
-			err = fmt.Errorf("look up threads: %w", err)
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && reusedID(c, *r, storedHash) {
-		// Another message reuses this Message-ID: keep it apart, never drop it.
-		err = db.QueryRow(ctx, insertMessageSQL, messageArgs(c, c.DedupKey+"#"+c.ContentHash)...).Scan(&r.MessageID, &r.Inserted, &storedHash)
-	}
-	if err != nil {
-		return fmt.Errorf("save message %s: %w", c.DedupKey, err)
-	}
-	tm.id = r.MessageID
-	return nil
-}
-
-// saveNew stores what goes with a new message's row, and threads it.
-func saveNew(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult, tm threadMessage, raw *RawWriter) (threaded, error) {
-	tm.insert = c.Events
-	st, err := threadStatement(ctx, db, tm)
-	if err != nil {
-		return st.out, fmt.Errorf("thread %s: %w", c.DedupKey, err)
-	}
-	b := &pgx.Batch{}
-	if raw != nil {
-		raw.Add(r.MessageID, c.Raw)
-	} else {
-		b.Queue(insertRawSQL, r.MessageID, c.Raw)
-	}
-	if loc != nil {
-		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
-	}
-	b.Queue(st.sql, st.args...)
-	br := db.SendBatch(ctx, b)
-	err = func() error {
-		defer br.Close()
-		if raw == nil {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("save raw message %s: %w", c.DedupKey, err)
-			}
-		}
-		if loc != nil {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("save location of %s: %w", c.DedupKey, err)
-			}
-		}
-		if err := st.scan(br.QueryRow()); err != nil {
-			return fmt.Errorf("thread %s: %w", c.DedupKey, err)
-		}
-		return br.Close()
-	}()
-	if err != nil {
-		return st.out, err
-	}
-	th, err := st.settle(ctx, db)
-	if err != nil {
-		return th, fmt.Errorf("thread %s: %w", c.DedupKey, err)
-	}
-	r.NewEvents = len(th.events)
-	return th, nil
-}
-
 // saveAgain records where a stored message was found again and the
 // events a copy adds (a Sent copy's Bcc), and threads those.
 func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult) (threaded, error) {
@@ -202,7 +237,7 @@ func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *S
 		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
 	}
 	if len(c.Events) > 0 {
-		b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events)...)...)
+		b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events, QuoteDetails{})...)...)
 	}
 	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
 	br := db.SendBatch(ctx, b)

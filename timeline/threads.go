@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,7 +29,6 @@ type threadMessage struct {
 	keys      []string   // its Message-ID, In-Reply-To and newest References
 	found     []int64    // the live threads of keys, oldest first
 	nFound    int        // how many of keys are registered
-	insert    []NewEvent // a new message's events, to insert with the thread
 }
 
 // eventCustomers returns the customers of events, for newThreadSQL.
@@ -114,12 +114,6 @@ func threadStatement(ctx context.Context, db DB, m threadMessage) (*threading, e
 	if m.threadID == nil && len(m.found) == 0 {
 		tid, args = bySubjectOrNewSQL, append(args, m.at, ThreadWindow, m.customers)
 	}
-	eu := `eu AS (
-			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
-			RETURNING id, customer_id, kind, direction, occurred_at)`
-	if m.insert != nil {
-		eu, args = insertEventsSQL(len(args)+1, "(SELECT id FROM tid)"), append(args, eventColumns(m.insert)...)
-	}
 	st.args = args
 	st.sql = `
 		WITH ` + tid + `
@@ -129,7 +123,9 @@ func threadStatement(ctx context.Context, db DB, m threadMessage) (*threading, e
 		mu AS (
 			UPDATE messages SET thread_id = (SELECT id FROM tid), subject_key = $4, is_reply = $5
 			WHERE id = $1 AND thread_id IS NULL RETURNING 1),
-		` + eu + `
+		eu AS (
+			UPDATE events SET thread_id = (SELECT id FROM tid) WHERE message_id = $1
+			RETURNING id, customer_id, kind, direction, occurred_at)
 		SELECT (SELECT id FROM tid), (SELECT count(*) FROM r),
 			coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(customer_id ORDER BY id), '{}'),
 			coalesce(array_agg(kind ORDER BY id), '{}'), coalesce(array_agg(direction ORDER BY id), '{}'),
@@ -180,30 +176,39 @@ func (st *threading) settle(ctx context.Context, db DB) (threaded, error) {
 	return out, nil
 }
 
-// insertEventsSQL is the CTE "eu" that inserts events of message $1 from
-// the arrays $n to $n+6 (eventColumns), in thread (an SQL expression), and
-// returns them, with "so", their search outbox rows. A customer id that
-// was merged away is replaced by the customer it was merged into, so a
-// save racing a merge still lands on the right timeline.
-func insertEventsSQL(n int, thread string) string {
+// insertEventsSQL is the CTE "eu" that inserts the events of message (an
+// SQL expression) from the arrays $n to $n+6 and the quote details $n+7
+// to $n+9 (eventColumns), in thread (an SQL expression), from the rows of
+// from (an SQL FROM item, or ""), and returns them, with "so", their
+// search outbox rows. A customer id that was merged away is replaced by
+// the customer it was merged into, so a save racing a merge still lands
+// on the right timeline.
+func insertEventsSQL(n int, message, thread, from string) string {
+	if from != "" {
+		from = ", " + from
+	}
 	return fmt.Sprintf(`eu AS (
-			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id)
-			SELECT $1, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = x.c), x.c), x.k, x.d, x.rep, x.at,
-				x.rule, x.conf, %s
-			FROM unnest($%d::bigint[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::text[], $%d::real[])
-				AS x(c, k, d, rep, at, rule, conf)
+			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id,
+				quote_ref, currency, amount)
+			SELECT %[1]s, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = x.c), x.c), x.k, x.d, x.rep, x.at,
+				x.rule, x.conf, %[2]s, CASE WHEN x.k = 'quote' THEN $%[11]d::text END,
+				CASE WHEN x.k = 'quote' THEN $%[12]d::text END, CASE WHEN x.k = 'quote' THEN $%[13]d::numeric END
+			FROM unnest($%[4]d::bigint[], $%[5]d::text[], $%[6]d::text[], $%[7]d::text[], $%[8]d::timestamptz[], $%[9]d::text[], $%[10]d::real[])
+				AS x(c, k, d, rep, at, rule, conf)%[3]s
 			ON CONFLICT (message_id, customer_id) DO NOTHING
 			RETURNING id, customer_id, kind, direction, occurred_at),
-		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`, thread, n, n+1, n+2, n+3, n+4, n+5, n+6)
+		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`,
+		message, thread, from, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
 }
 
 // insertEvents adds events of message $1 (then eventColumns) without a
 // thread, and counts those added: a message already threaded gets its new
 // events' thread from assignThread.
-var insertEvents = `WITH ` + insertEventsSQL(2, "NULL") + ` SELECT count(*) FROM eu`
+var insertEvents = `WITH ` + insertEventsSQL(2, "$1", "NULL", "") + ` SELECT count(*) FROM eu`
 
-// eventColumns returns the parameters of insertEventsSQL.
-func eventColumns(events []NewEvent) []any {
+// eventColumns returns the parameters of insertEventsSQL: the events,
+// and what quote events state.
+func eventColumns(events []NewEvent, q QuoteDetails) []any {
 	var (
 		cust       []int64
 		kind, dir  []string
@@ -216,7 +221,7 @@ func eventColumns(events []NewEvent) []any {
 		rep, at, rule = append(rep, e.Rep), append(at, e.OccurredAt), append(rule, e.Rule)
 		confidence = append(confidence, float32(e.Confidence))
 	}
-	return []any{cust, kind, dir, rep, at, rule, confidence}
+	return []any{cust, kind, dir, rep, at, rule, confidence, nullable(q.Ref), nullable(q.Currency), nullable(q.Amount)}
 }
 
 // loadThreadSQL reads what threading needs of message $1. "= ANY (ARRAY
@@ -239,19 +244,8 @@ const loadThreadSQL = `
 			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY (ARRAY(SELECT x FROM k)))
 		FROM m`
 
-// newThreadSQL reads what threading needs of a message being saved with
-// the ids $1 and events for the customers $2, beyond what the caller knows
-// (newThreadMessage): its customers as its events will be stored (a merged
-// customer's redirect followed) and the threads of its ids.
-const newThreadSQL = `
-		SELECT ARRAY(SELECT DISTINCT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = c), c)
-				FROM unnest($2::bigint[]) c),
-			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
-				WHERE r.msgid = ANY ($1) ORDER BY tid),
-			(SELECT count(*) FROM thread_refs r WHERE r.msgid = ANY ($1))`
-
 // newThreadMessage is what threading needs of c, as loadThreadSQL would
-// read it back once saved (the caller sets the id): the time is the Date, else the
+// read it back once saved: the time is the Date, else the
 // first event's, else now; the ids are the Message-ID, In-Reply-To and the
 // newest maxThreadRefs References, each once.
 func newThreadMessage(c *Captured) threadMessage {
@@ -307,35 +301,45 @@ func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int
 	return out, rows.Err()
 }
 
-// bySubjectOrNewSQL is the tid of assignThread's statement for a message
-// none of whose ids leads to a thread: the thread of a message with the
-// same subject key ($4), a customer in common ($8) and a time within $7
-// of its own ($6), the later of the two being a reply ($5 for this one),
-// nearest in time first (then the lowest id); else a new thread.
+// nearSQL is the CTE "near": the thread of a message with the same
+// subject key (subject), a customer in common (customers, bigint[]) and
+// a time within window of at, the later of the two being a reply (isReply
+// for this one), other than message self; if ok, a boolean expression.
 //
 // The nearest is the better of two index scans that stop at their first
 // hit, one back in time and one forward, rather than the whole window
 // sorted by distance: a subject such as "RFQ: LED panel" recurs across
 // customers, and reading every message of the window made threading
 // grow with the mailbox.
-const bySubjectOrNewSQL = `
+func nearSQL(ok, self, subject, isReply, at, window, customers string) string {
+	r := strings.NewReplacer("{ok}", ok, "{self}", self, "{subject}", subject, "{isReply}", isReply, "{at}", at,
+		"{window}", window, "{customers}", customers)
+	return r.Replace(`
 		near AS (
-			(SELECT coalesce(t.merged_into, t.id) AS id, $6::timestamptz - o.sent_at AS dist, o.id AS oid
+			(SELECT coalesce(t.merged_into, t.id) AS id, {at}::timestamptz - o.sent_at AS dist, o.id AS oid
 			FROM messages o JOIN threads t ON t.id = o.thread_id
-			WHERE $5 AND $4 <> '' AND cardinality($8::bigint[]) > 0
-				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 -- "<> ''": the partial index
-				AND o.sent_at <= $6::timestamptz AND o.sent_at >= $6::timestamptz - $7::interval
-				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
+			WHERE {ok} AND {isReply} AND {subject} <> '' AND cardinality({customers}::bigint[]) > 0
+				AND o.subject_key = {subject} AND o.subject_key <> '' AND o.id <> {self} -- "<> ''": the partial index
+				AND o.sent_at <= {at}::timestamptz AND o.sent_at >= {at}::timestamptz - {window}::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY({customers}::bigint[]))
 			ORDER BY o.sent_at DESC, o.id LIMIT 1)
 			UNION ALL
-			(SELECT coalesce(t.merged_into, t.id), o.sent_at - $6::timestamptz, o.id
+			(SELECT coalesce(t.merged_into, t.id), o.sent_at - {at}::timestamptz, o.id
 			FROM messages o JOIN threads t ON t.id = o.thread_id
-			WHERE $4 <> '' AND cardinality($8::bigint[]) > 0
-				AND o.subject_key = $4 AND o.subject_key <> '' AND o.id <> $1 AND o.is_reply
-				AND o.sent_at > $6::timestamptz AND o.sent_at <= $6::timestamptz + $7::interval
-				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY($8))
+			WHERE {ok} AND {subject} <> '' AND cardinality({customers}::bigint[]) > 0
+				AND o.subject_key = {subject} AND o.subject_key <> '' AND o.id <> {self} AND o.is_reply
+				AND o.sent_at > {at}::timestamptz AND o.sent_at <= {at}::timestamptz + {window}::interval
+				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY({customers}::bigint[]))
 			ORDER BY o.sent_at, o.id LIMIT 1)),
-		cand AS (SELECT id FROM near ORDER BY dist, oid LIMIT 1),
+		cand AS (SELECT id FROM near ORDER BY dist, oid LIMIT 1),`)
+}
+
+// bySubjectOrNewSQL is the tid of assignThread's statement for a message
+// none of whose ids leads to a thread: the thread nearest in time (then
+// the lowest id) of nearSQL, with the subject key $4, $5 for whether it
+// is a reply, its time $6, the window $7 and its customers $8; else a new
+// thread.
+var bySubjectOrNewSQL = nearSQL("true", "$1", "$4", "$5", "$6", "$7", "$8") + `
 		fresh AS (INSERT INTO threads SELECT WHERE NOT EXISTS (SELECT 1 FROM cand) RETURNING id),
 		tid AS (SELECT coalesce((SELECT id FROM cand), (SELECT id FROM fresh), $2::bigint) AS id),`
 
