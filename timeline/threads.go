@@ -26,9 +26,9 @@ type threadMessage struct {
 	at        time.Time // sent_at, else the first event's time, else capture time
 	threadID  *int64
 	customers []int64
-	keys      []string   // its Message-ID, In-Reply-To and newest References
-	found     []int64    // the live threads of keys, oldest first
-	nFound    int        // how many of keys are registered
+	keys      []string // its Message-ID, In-Reply-To and newest References
+	found     []int64  // the live threads of keys, oldest first
+	nFound    int      // how many of keys are registered
 }
 
 // eventCustomers returns the customers of events, for newThreadSQL.
