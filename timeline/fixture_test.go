@@ -69,6 +69,54 @@ const amy, bob = "amy@ourco.example", "bob@ourco.example"
 // save stores m in one transaction and returns its events by customer.
 func (f *fx) save(m mail) map[int64]timeline.Event {
 	f.t.Helper()
+	c := f.captured(m)
+	var r timeline.SaveResult
+	err := f.s.InTxRetry(f.ctx, func(tx pgx.Tx) error {
+		var err error
+		r, err = timeline.SaveMessage(f.ctx, tx, c, nil)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.eventsOf(r.MessageID)
+}
+
+// saveAll saves ms in one call of SaveMany (their statements sent
+// together) and returns the event of each, which must have one.
+func (f *fx) saveAll(ms ...mail) []timeline.Event {
+	f.t.Helper()
+	var cs []*timeline.Captured
+	for _, m := range ms {
+		cs = append(cs, f.captured(m))
+	}
+	var rs []timeline.SaveResult
+	err := f.s.InTxRetry(f.ctx, func(tx pgx.Tx) error {
+		var l timeline.Relinks
+		var err error
+		if rs, err = timeline.SaveMany(f.ctx, tx, cs, make([]*timeline.Location, len(cs)), &l, nil); err != nil {
+			return err
+		}
+		return l.Flush(f.ctx, tx)
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []timeline.Event
+	for _, r := range rs {
+		evs := f.eventsOf(r.MessageID)
+		if len(evs) != 1 {
+			f.t.Fatalf("message %d has %d events, want 1", r.MessageID, len(evs))
+		}
+		for _, e := range evs {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// captured is m as the ingest pipeline hands it over.
+func (f *fx) captured(m mail) *timeline.Captured {
 	if m.dir == "" {
 		m.dir = "in"
 	}
@@ -92,16 +140,7 @@ func (f *fx) save(m mail) map[int64]timeline.Event {
 		c.Events = append(c.Events, timeline.NewEvent{CustomerID: id, Kind: m.kind, Direction: m.dir, Rep: m.rep,
 			OccurredAt: m.at, Rule: m.rule, Confidence: 0.9})
 	}
-	var r timeline.SaveResult
-	err := f.s.InTxRetry(f.ctx, func(tx pgx.Tx) error {
-		var err error
-		r, err = timeline.SaveMessage(f.ctx, tx, c, nil)
-		return err
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return f.eventsOf(r.MessageID)
+	return c
 }
 
 func (f *fx) eventsOf(messageID int64) map[int64]timeline.Event {

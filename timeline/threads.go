@@ -31,7 +31,7 @@ type threadMessage struct {
 	nFound    int      // how many of keys are registered
 }
 
-// eventCustomers returns the customers of events, for newThreadSQL.
+// eventCustomers returns the customers of events, for captureSQL.
 func eventCustomers(events []NewEvent) []int64 {
 	ids := make([]int64, len(events))
 	for i, e := range events {

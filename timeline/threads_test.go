@@ -110,6 +110,44 @@ func TestThreadsMerge(t *testing.T) {
 	}
 }
 
+// TestThreadsInOneChunk: messages saved together (SaveMany sends their
+// statements at once) thread as when saved one by one, each seeing those
+// before it: a reply before its parent, a parent after its reply, a
+// message bridging two threads, a reply found by subject alone, and an
+// inquiry linked to the quote saved with it.
+func TestThreadsInOneChunk(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	evs := f.saveAll(
+		mail{msgid: "c@x", inReplyTo: []string{"b@x"}, refs: []string{"a@x", "b@x"}, subject: "Re: Re: LED panel",
+			at: day(2), customers: []int64{buyer}},
+		mail{msgid: "a@x", subject: "LED panel", at: day(0), kind: timeline.KindInquiry, customers: []int64{buyer}},
+		mail{msgid: "y@x", inReplyTo: []string{"lost@x"}, subject: "Re: tube price", at: day(1), customers: []int64{buyer}},
+		mail{msgid: "lost@x", refs: []string{"a@x"}, subject: "Re: LED panel", at: day(0, 12), dir: "out",
+			kind: timeline.KindQuote, customers: []int64{buyer}},
+		mail{msgid: "s@x", subject: "Re: tube price", at: day(3), customers: []int64{buyer}},
+		mail{msgid: "z@x", subject: "Catalogue", at: day(1), customers: []int64{buyer}},
+	)
+	c, a, y, bridge, s, other := evs[0], evs[1], evs[2], evs[3], evs[4], evs[5]
+	live := f.thread(a)
+	for name, e := range map[string]timeline.Event{"reply saved first": c, "bridged thread": y, "bridge": bridge, "by subject": s} {
+		if f.thread(e) != live {
+			t.Errorf("%s: thread %d, want %d", name, f.thread(e), live)
+		}
+	}
+	if f.thread(other) == live {
+		t.Error("an unrelated message joined the thread")
+	}
+	var messages int
+	f.s.Pool.QueryRow(f.ctx, `SELECT count(*) FROM messages WHERE thread_id = $1`, live).Scan(&messages)
+	if messages != 5 {
+		t.Errorf("%d messages on the live thread, want 5", messages)
+	}
+	if inq := f.event(a.ID); inq.QuoteEventID == nil || *inq.QuoteEventID != bridge.ID {
+		t.Errorf("inquiry quoted by %v, want the quote %d saved with it", inq.QuoteEventID, bridge.ID)
+	}
+}
+
 // Clients that drop References (many Chinese clients): the subject without
 // "回复：" and a customer in common, within the window, make the thread.
 func TestThreadsBySubjectFallback(t *testing.T) {
