@@ -191,6 +191,9 @@ func (s *Syncer) backfillStep(ctx context.Context, sess *session, rep config.Rep
 	if len(b.cands) > 0 {
 		r, err := s.run(ctx, sess, rep, b.f, cur, fetchPlan{folder: b.f.Name, uids: b.cands, maxBatches: maxBatches}, true)
 		res.add(r)
+		if _, ferr := timeline.FlushPendingLinks(ctx, s.store); ferr != nil && err == nil {
+			err = ferr
+		}
 		// What is below the backfill cursor now is still to do.
 		i := slices.IndexFunc(b.cands, func(u imap.UID) bool { return uint32(u) < cur.BackfillUID })
 		if i < 0 {
@@ -283,7 +286,11 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 					locs = append(locs, &timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 				}
 			}
-			rs, err := s.pipe.SaveBatch(ctx, tx, prs, locs, raw)
+			save := s.pipe.SaveBatch
+			if down {
+				save = s.pipe.SaveOlder
+			}
+			rs, err := save(ctx, tx, prs, locs, raw)
 			if err != nil {
 				return fmt.Errorf("%s: save batch of %d: %w", f.Name, len(prs), err)
 			}

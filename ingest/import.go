@@ -128,6 +128,9 @@ func (im *Importer) Import(ctx context.Context, rep string, paths []string) (Imp
 	if err := r.flush(); err != nil {
 		return r.sum, err
 	}
+	if _, err := timeline.FlushPendingLinks(ctx, im.store); err != nil {
+		return r.sum, err
+	}
 	r.sum.Failed = len(r.sum.Errors)
 	r.sum.Took = time.Since(start).Round(time.Millisecond).String()
 	return r.sum, nil
@@ -247,7 +250,7 @@ func (r *importRun) flush() error {
 	var sum ImportSummary
 	err := r.im.store.InTxRetry(r.ctx, func(tx pgx.Tx) error {
 		sum = ImportSummary{}
-		rs, err := r.im.pipe.SaveBatch(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
+		rs, err := r.im.pipe.SaveOlder(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
 		if err != nil {
 			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
 		}

@@ -25,6 +25,7 @@ const scanLock int64 = 0x6d746475706573
 // Maintained says what Maintain did.
 type Maintained struct {
 	Rematch    RematchStats         `json:"rematch"`
+	Relinked   int                  `json:"relinked_customers"`   // links a backfill or import left pending
 	Duplicates *timeline.ScanResult `json:"duplicates,omitempty"` // nil when no scan was due
 }
 
@@ -32,11 +33,15 @@ type Maintained struct {
 // behind: it re-matches the messages in rematch_queue (after an import, a
 // merge, a reply that releases pending mail, a config change) and scans for
 // duplicate customers when this pipeline created customers from mail, or
-// a merge marked a scan due, since the last scan. The syncer calls it after each pass and on its own
+// a merge marked a scan due, since the last scan. First it recomputes the
+// inquiry links left in pending_links (by a crash in a backfill, say). The syncer calls it after each pass and on its own
 // timer; commands call it after they change customers.
 func (p *Pipeline) Maintain(ctx context.Context) (Maintained, error) {
 	var m Maintained
 	var err error
+	if m.Relinked, err = timeline.FlushPendingLinks(ctx, p.store); err != nil {
+		return m, err
+	}
 	if m.Rematch, err = p.DrainRematch(ctx); err != nil {
 		return m, err
 	}

@@ -26,11 +26,23 @@ type Batch struct {
 // With raw not nil, the raw messages go to raw (see timeline.RawWriter):
 // the caller commits raw, then tx.
 func (p *Pipeline) SaveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, raw *timeline.RawWriter) ([]timeline.SaveResult, error) {
+	return p.saveBatch(ctx, tx, prs, locs, Batch{Raw: raw})
+}
+
+// SaveOlder is SaveBatch for mail older than most of what is stored (a
+// backfill, an import): the links that it changes in inquiries stored
+// before are left in pending_links for timeline.FlushPendingLinks
+// (timeline.Relinks.Defer), which the caller runs after a number of
+// batches.
+func (p *Pipeline) SaveOlder(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, raw *timeline.RawWriter) ([]timeline.SaveResult, error) {
+	return p.saveBatch(ctx, tx, prs, locs, Batch{Raw: raw, Links: timeline.Relinks{Defer: true}})
+}
+
+func (p *Pipeline) saveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, b Batch) ([]timeline.SaveResult, error) {
 	rs := make([]timeline.SaveResult, 0, len(prs))
 	if err := timeline.CapturePlans(ctx, tx); err != nil {
 		return rs, err
 	}
-	b := Batch{Raw: raw}
 	rs, err := p.saveMany(ctx, tx, prs, locs, &b)
 	if err != nil {
 		return rs, err

@@ -25,6 +25,12 @@ type fx struct {
 func newFx(t *testing.T) *fx {
 	t.Helper()
 	t.Parallel() // each test has a database of its own
+	return openFx(t)
+}
+
+// openFx is newFx for a second database of a test.
+func openFx(t *testing.T) *fx {
+	t.Helper()
 	ctx := context.Background()
 	url := testenv.MigratedPostgres(t)
 	s, err := timeline.Open(ctx, url)

@@ -2,10 +2,13 @@ package timeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // An inquiry's links, kept on its row so that the follow-up lists and the
@@ -76,18 +79,31 @@ FROM link
 WHERE e.id = link.id
 	AND (e.quote_event_id, e.quoted_at, e.reply_event_id, e.replied_at) IS DISTINCT FROM (link.qid, link.qat, link.rid, link.rat)`
 
-// relink recomputes the links of a customer's inquiries within scope. It
-// takes a transaction-level advisory lock on the customer first, so that
-// two transactions saving mail of one customer link in turn, the second
-// seeing the first's events: without it, an inquiry and its quote saved at
-// the same moment by two reps' workers would never be linked.
+// relink recomputes the links of a customer's inquiries within scope,
+// after taking the customer's link lock (lockLinks).
 func relink(ctx context.Context, db DB, customerID int64, s linkScope) error {
+	if err := lockLinks(ctx, db, customerID); err != nil {
+		return err
+	}
+	return relinkLocked(ctx, db, customerID, s)
+}
+
+// lockLinks takes a transaction-level advisory lock on the customer's
+// links, so that two transactions saving mail of one customer link in
+// turn, the second seeing the first's events: without it, an inquiry and
+// its quote saved at the same moment by two reps' workers would never be
+// linked.
+func lockLinks(ctx context.Context, db DB, customerID int64) error {
 	// JIT off for the rest of the transaction: for a big customer the
 	// planner's estimate crosses jit_above_cost, and compiling takes longer
 	// (a second, measured) than these index lookups.
 	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2), set_config('jit', 'off', true)`, linkLockSpace, int32(customerID)); err != nil {
 		return fmt.Errorf("lock customer %d for linking: %w", customerID, err)
 	}
+	return nil
+}
+
+func relinkLocked(ctx context.Context, db DB, customerID int64, s linkScope) error {
 	if !s.partial {
 		if _, err := db.Exec(ctx, `
 			UPDATE events SET quote_event_id = NULL, quoted_at = NULL, reply_event_id = NULL, replied_at = NULL
@@ -132,7 +148,15 @@ type savedEvent struct {
 // the customers' link locks in id order. Taking them message by message
 // let two reps' batches lock two customers in opposite orders: a deadlock
 // that repeated on every retry.
+//
+// With Defer (a backfill, an import: mail older than what is stored), a
+// batch links its new inquiries, and notes the links its quotes and
+// outbound mail change in inquiries stored before in pending_links, for
+// FlushPendingLinks: going back in time, every batch changed the links of
+// every older inquiry of its customers, which the next batch changed
+// again.
 type Relinks struct {
+	Defer  bool
 	full   map[int64]bool
 	scopes map[int64]*linkScope
 }
@@ -186,10 +210,87 @@ func (l *Relinks) Flush(ctx context.Context, db DB) error {
 		if !l.full[id] {
 			s = *l.scopes[id]
 		}
-		if err := relink(ctx, db, id, s); err != nil {
+		var err error
+		if l.Defer && s.partial {
+			err = deferLinks(ctx, db, id, s)
+		} else {
+			err = relink(ctx, db, id, s)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	l.full, l.scopes = nil, nil
 	return nil
+}
+
+// deferLinks links a customer's new inquiries now and notes the rest of
+// scope in pending_links.
+func deferLinks(ctx context.Context, db DB, customerID int64, s linkScope) error {
+	if err := lockLinks(ctx, db, customerID); err != nil {
+		return err
+	}
+	if len(s.inquiries) > 0 {
+		if err := relinkLocked(ctx, db, customerID, linkScope{partial: true, inquiries: s.inquiries}); err != nil {
+			return err
+		}
+	}
+	if s.minAt.IsZero() {
+		return nil
+	}
+	if s.threads == nil {
+		s.threads = []int64{}
+	}
+	if _, err := db.Exec(ctx, `
+		INSERT INTO pending_links AS p (customer_id, min_at, max_at, threads) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (customer_id) DO UPDATE SET min_at = least(p.min_at, EXCLUDED.min_at),
+			max_at = greatest(p.max_at, EXCLUDED.max_at),
+			threads = ARRAY(SELECT DISTINCT t FROM unnest(p.threads || EXCLUDED.threads) t)`,
+		customerID, s.minAt, s.maxAt, s.threads); err != nil {
+		return fmt.Errorf("note links of customer %d: %w", customerID, err)
+	}
+	return nil
+}
+
+// FlushPendingLinks recomputes the links noted in pending_links, one
+// customer per transaction, and returns how many customers it relinked.
+// The sync runs it after each turn of a backfill, an import at its end,
+// and Maintain after every pass (for what a crash left).
+func FlushPendingLinks(ctx context.Context, s *Store) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT customer_id FROM pending_links ORDER BY customer_id`)
+	if err != nil {
+		return 0, fmt.Errorf("pending links: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, fmt.Errorf("pending links: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		found := false
+		err := s.InTxRetry(ctx, func(tx pgx.Tx) error {
+			found = false
+			if err := lockLinks(ctx, tx, id); err != nil {
+				return err
+			}
+			sc := linkScope{partial: true, inquiries: []int64{}}
+			err := tx.QueryRow(ctx, `DELETE FROM pending_links WHERE customer_id = $1 RETURNING min_at, max_at, threads`, id).
+				Scan(&sc.minAt, &sc.maxAt, &sc.threads)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // another daemon flushed it
+			}
+			if err != nil {
+				return fmt.Errorf("pending links of customer %d: %w", id, err)
+			}
+			found = true
+			return relinkLocked(ctx, tx, id, sc)
+		})
+		if err != nil {
+			return n, err
+		}
+		if found {
+			n++
+		}
+	}
+	return n, nil
 }
