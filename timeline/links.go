@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,7 +43,7 @@ type linkScope struct {
 // branches that each read an index (the new inquiries by id, the older
 // ones by time): one filter with ORs read every inquiry of the customer
 // for every batch, which grew with the mailbox.
-const relinkSQL = `
+var relinkSQL = `
 WITH inq AS (
 	SELECT e.id, e.occurred_at, e.thread_id FROM events e
 	WHERE NOT $2 AND e.customer_id = $1 AND e.kind = 'inquiry'
@@ -56,28 +57,36 @@ WITH inq AS (
 			OR e.replied_at IS NULL OR e.replied_at > $4)
 ), link AS (
 	SELECT inq.id, q.id AS qid, q.occurred_at AS qat, r.id AS rid, r.occurred_at AS rat
-	FROM inq
-	LEFT JOIN LATERAL (
-		SELECT c.id, c.occurred_at FROM (
-			(SELECT q.id, q.occurred_at, 0 AS pref FROM events q
-			 WHERE q.thread_id = inq.thread_id AND q.kind = 'quote' AND q.customer_id = $1
-				AND q.occurred_at > inq.occurred_at
-			 ORDER BY q.occurred_at, q.id LIMIT 1)
-			UNION ALL
-			(SELECT q.id, q.occurred_at, 1 FROM events q
-			 WHERE q.customer_id = $1 AND q.kind = 'quote' AND q.occurred_at > inq.occurred_at
-				AND q.occurred_at <= inq.occurred_at + $7::interval
-			 ORDER BY q.occurred_at, q.id LIMIT 1)
-		) c ORDER BY c.pref LIMIT 1) q ON true
-	LEFT JOIN LATERAL (
-		SELECT r.id, r.occurred_at FROM events r
-		WHERE r.customer_id = $1 AND r.direction = 'out' AND r.occurred_at > inq.occurred_at
-		ORDER BY r.occurred_at, r.id LIMIT 1) r ON true
+	FROM inq` + linkJoinsSQL("true", "inq.thread_id", "$1", "inq.occurred_at", "$7") + `
 )
 UPDATE events e SET quote_event_id = link.qid, quoted_at = link.qat, reply_event_id = link.rid, replied_at = link.rat
 FROM link
 WHERE e.id = link.id
 	AND (e.quote_event_id, e.quoted_at, e.reply_event_id, e.replied_at) IS DISTINCT FROM (link.qid, link.qat, link.rid, link.rat)`
+
+// linkJoinsSQL is the two LEFT JOIN LATERAL that find an inquiry's links,
+// q (id, occurred_at) its quote and r its reply, when ok: for an inquiry
+// in thread, of customer, at its time at, with QuoteWindow window (SQL
+// expressions all).
+func linkJoinsSQL(ok, thread, customer, at, window string) string {
+	return strings.NewReplacer("{ok}", ok, "{thread}", thread, "{customer}", customer, "{at}", at, "{window}", window).Replace(`
+	LEFT JOIN LATERAL (
+		SELECT c.id, c.occurred_at FROM (
+			(SELECT q.id, q.occurred_at, 0 AS pref FROM events q
+			 WHERE {ok} AND q.thread_id = {thread} AND q.kind = 'quote' AND q.customer_id = {customer}
+				AND q.occurred_at > {at}
+			 ORDER BY q.occurred_at, q.id LIMIT 1)
+			UNION ALL
+			(SELECT q.id, q.occurred_at, 1 FROM events q
+			 WHERE {ok} AND q.customer_id = {customer} AND q.kind = 'quote' AND q.occurred_at > {at}
+				AND q.occurred_at <= {at} + {window}::interval
+			 ORDER BY q.occurred_at, q.id LIMIT 1)
+		) c ORDER BY c.pref LIMIT 1) q ON true
+	LEFT JOIN LATERAL (
+		SELECT r.id, r.occurred_at FROM events r
+		WHERE {ok} AND r.customer_id = {customer} AND r.direction = 'out' AND r.occurred_at > {at}
+		ORDER BY r.occurred_at, r.id LIMIT 1) r ON true`)
+}
 
 // relink recomputes the links of a customer's inquiries within scope,
 // after taking the customer's link lock (lockLinks).

@@ -22,7 +22,7 @@ import (
 // Parameters: $1-$19 messageArgs, $20 the ids (threadMessage.keys), $21
 // the events' customers, $22 subject key, $23 is a reply, $24 its time,
 // $25 ThreadWindow, $26-$29 its location (all NULL for none), $30 the raw
-// bytes (NULL when a RawWriter takes them), $31-$40 eventColumns.
+// bytes (NULL when a RawWriter takes them), $31-$41 eventColumns.
 var captureSQL = `
 WITH cust AS (
 		SELECT ARRAY(SELECT DISTINCT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = c), c)

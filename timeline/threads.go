@@ -177,24 +177,30 @@ func (st *threading) settle(ctx context.Context, db DB) (threaded, error) {
 }
 
 // insertEventsSQL is the CTE "eu" that inserts the events of message (an
-// SQL expression) from the arrays $n to $n+6 and the quote details $n+7
-// to $n+9 (eventColumns), in thread (an SQL expression), from the rows of
-// from (an SQL FROM item, or ""), and returns them, with "so", their
-// search outbox rows. A customer id that was merged away is replaced by
-// the customer it was merged into, so a save racing a merge still lands
-// on the right timeline.
+// SQL expression) from the arrays $n to $n+6, the quote details $n+7 to
+// $n+9 and QuoteWindow $n+10 (eventColumns), in thread (an SQL
+// expression), from the rows of from (an SQL FROM item, or ""), and
+// returns them, with "so", their search outbox rows. A customer id that
+// was merged away is replaced by the customer it was merged into, so a
+// save racing a merge still lands on the right timeline. An inquiry gets
+// its links as the events stored so far give them: written with the row,
+// which Relinks' recomputation then mostly finds right, rather than
+// written by it a second time.
 func insertEventsSQL(n int, message, thread, from string) string {
 	if from != "" {
 		from = ", " + from
 	}
 	return fmt.Sprintf(`eu AS (
 			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id,
-				quote_ref, currency, amount)
-			SELECT %[1]s, coalesce((SELECT new_id FROM customer_redirects WHERE old_id = x.c), x.c), x.k, x.d, x.rep, x.at,
-				x.rule, x.conf, %[2]s, CASE WHEN x.k = 'quote' THEN $%[11]d::text END,
-				CASE WHEN x.k = 'quote' THEN $%[12]d::text END, CASE WHEN x.k = 'quote' THEN $%[13]d::numeric END
-			FROM unnest($%[4]d::bigint[], $%[5]d::text[], $%[6]d::text[], $%[7]d::text[], $%[8]d::timestamptz[], $%[9]d::text[], $%[10]d::real[])
-				AS x(c, k, d, rep, at, rule, conf)%[3]s
+				quote_ref, currency, amount, quote_event_id, quoted_at, reply_event_id, replied_at)
+			SELECT %[1]s, x.c, x.k, x.d, x.rep, x.at, x.rule, x.conf, %[2]s,
+				CASE WHEN x.k = 'quote' THEN $%[11]d::text END, CASE WHEN x.k = 'quote' THEN $%[12]d::text END,
+				CASE WHEN x.k = 'quote' THEN $%[13]d::numeric END, q.id, q.occurred_at, r.id, r.occurred_at
+			FROM (SELECT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = u.c), u.c) AS c, u.k, u.d, u.rep, u.at,
+					u.rule, u.conf
+				FROM unnest($%[4]d::bigint[], $%[5]d::text[], $%[6]d::text[], $%[7]d::text[], $%[8]d::timestamptz[],
+					$%[9]d::text[], $%[10]d::real[]) AS u(c, k, d, rep, at, rule, conf)) x`+
+		linkJoinsSQL("x.k = 'inquiry'", thread, "x.c", "x.at", fmt.Sprintf("$%d", n+10))+`%[3]s
 			ON CONFLICT (message_id, customer_id) DO NOTHING
 			RETURNING id, customer_id, kind, direction, occurred_at),
 		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`,
@@ -207,7 +213,7 @@ func insertEventsSQL(n int, message, thread, from string) string {
 var insertEvents = `WITH ` + insertEventsSQL(2, "$1", "NULL", "") + ` SELECT count(*) FROM eu`
 
 // eventColumns returns the parameters of insertEventsSQL: the events,
-// and what quote events state.
+// what quote events state, and QuoteWindow.
 func eventColumns(events []NewEvent, q QuoteDetails) []any {
 	var (
 		cust       []int64
@@ -221,7 +227,8 @@ func eventColumns(events []NewEvent, q QuoteDetails) []any {
 		rep, at, rule = append(rep, e.Rep), append(at, e.OccurredAt), append(rule, e.Rule)
 		confidence = append(confidence, float32(e.Confidence))
 	}
-	return []any{cust, kind, dir, rep, at, rule, confidence, nullable(q.Ref), nullable(q.Currency), nullable(q.Amount)}
+	return []any{cust, kind, dir, rep, at, rule, confidence, nullable(q.Ref), nullable(q.Currency), nullable(q.Amount),
+		QuoteWindow}
 }
 
 // loadThreadSQL reads what threading needs of message $1. "= ANY (ARRAY
