@@ -64,9 +64,28 @@ func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 		}
 	}()
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		for it := range w.items {
-			if _, err := tx.Exec(ctx, insertRawSQL, it.id, it.raw); err != nil {
-				return fmt.Errorf("save raw message %d: %w", it.id, err)
+		// What has queued up while the last rows were written goes in one
+		// round trip: each was a wake-up of both sides, on cores that the
+		// sync, PostgreSQL and the IMAP server share.
+		for it, ok := <-w.items; ok; it, ok = <-w.items {
+			b := &pgx.Batch{}
+			b.Queue(insertRawSQL, it.id, it.raw)
+			size := len(it.raw)
+		more:
+			for size < rawBatchBytes {
+				select {
+				case next, open := <-w.items:
+					if !open {
+						break more
+					}
+					b.Queue(insertRawSQL, next.id, next.raw)
+					size += len(next.raw)
+				default:
+					break more
+				}
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("save raw messages: %w", err)
 			}
 		}
 		if w.aborted.Load() {
@@ -75,6 +94,9 @@ func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 		return nil
 	})
 }
+
+// rawBatchBytes bounds the raw bytes a RawWriter sends in one round trip.
+const rawBatchBytes = 4 << 20
 
 // Add queues the raw bytes of message id.
 func (w *RawWriter) Add(id int64, raw []byte) { w.items <- rawItem{id, raw} }

@@ -77,8 +77,10 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 	// Dovecot's caches, the better of the two is the baseline.
 	var mbsyncBest time.Duration
 	for i := range 2 {
+		before := serviceCPU()
 		d := mbsync(b, dc, user)
-		b.Logf("mbsync run %d: %v (%.0f msg/s, %.1f MB/s)", i+1, d.Round(time.Millisecond), float64(n)/d.Seconds(), mb/d.Seconds())
+		b.Logf("mbsync run %d: %v (%.0f msg/s, %.1f MB/s), Dovecot CPU %.1f s", i+1, d.Round(time.Millisecond), float64(n)/d.Seconds(),
+			mb/d.Seconds(), serviceCPU()["dovecot"]-before["dovecot"])
 		if i == 0 || d < mbsyncBest {
 			mbsyncBest = d
 		}
