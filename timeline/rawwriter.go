@@ -68,8 +68,7 @@ func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 		// round trip: each was a wake-up of both sides, on cores that the
 		// sync, PostgreSQL and the IMAP server share.
 		for it, ok := <-w.items; ok; it, ok = <-w.items {
-			b := &pgx.Batch{}
-			b.Queue(insertRawSQL, it.id, it.raw)
+			rows := [][]any{{it.id, it.raw}}
 			size := len(it.raw)
 		more:
 			for size < rawBatchBytes {
@@ -78,13 +77,15 @@ func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 					if !open {
 						break more
 					}
-					b.Queue(insertRawSQL, next.id, next.raw)
+					rows = append(rows, []any{next.id, next.raw})
 					size += len(next.raw)
 				default:
 					break more
 				}
 			}
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			// COPY rather than an INSERT per row: no ON CONFLICT is needed,
+			// as every id is a message this transaction's batch created.
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"message_raw"}, []string{"message_id", "raw"}, pgx.CopyFromRows(rows)); err != nil {
 				return fmt.Errorf("save raw messages: %w", err)
 			}
 		}
