@@ -145,7 +145,7 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 		args := append(messageArgs(c, c.DedupKey), tms[i].keys, eventCustomers(c.Events), subjectKey, isReply,
 			tms[i].at, ThreadWindow)
 		if locs[i] != nil {
-			args = append(args, locationArgs(locs[i], 0)[:4]...)
+			args = append(args, locationArgs(locs[i])...)
 		} else {
 			args = append(args, nil, nil, nil, nil)
 		}
@@ -213,45 +213,20 @@ func (st *captured) finish(ctx context.Context, db BatchDB, c *Captured, loc *Lo
 }
 
 // saveCopy records the events that a copy of a stored message adds (a
-// Sent copy's Bcc), with what a quote states, and threads them; its
-// location is stored already.
+// Sent copy's Bcc), with what a quote states, and threads them. Its
+// location is stored already (captureSQL).
 func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveResult) (SaveResult, error) {
-	th, err := saveAgain(ctx, db, c, nil, &r)
-	if err != nil || r.NewEvents == 0 {
-		return r, err
+	if len(c.Events) == 0 {
+		return r, nil
 	}
-	if !c.Quote.IsZero() {
-		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {
-			return r, err
-		}
-	}
-	l.add(th)
-	return r, nil
-}
-
-// saveAgain records where a stored message was found again and the
-// events a copy adds (a Sent copy's Bcc), and threads those.
-func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *SaveResult) (threaded, error) {
 	b := &pgx.Batch{}
-	if loc != nil {
-		b.Queue(insertLocationSQL, locationArgs(loc, r.MessageID)...)
-	}
-	if len(c.Events) > 0 {
-		b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events, QuoteDetails{})...)...)
-	}
+	b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events, QuoteDetails{})...)...)
 	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
 	br := db.SendBatch(ctx, b)
 	tm, err := func() (threadMessage, error) {
 		defer br.Close()
-		if loc != nil {
-			if _, err := br.Exec(); err != nil {
-				return threadMessage{}, fmt.Errorf("save location of %s: %w", c.DedupKey, err)
-			}
-		}
-		if len(c.Events) > 0 {
-			if err := br.QueryRow().Scan(&r.NewEvents); err != nil {
-				return threadMessage{}, fmt.Errorf("save events of %s: %w", c.DedupKey, err)
-			}
+		if err := br.QueryRow().Scan(&r.NewEvents); err != nil {
+			return threadMessage{}, fmt.Errorf("save events of %s: %w", c.DedupKey, err)
 		}
 		tm, err := scanThreadMessage(br.QueryRow(), r.MessageID)
 		if err != nil {
@@ -260,13 +235,19 @@ func saveAgain(ctx context.Context, db BatchDB, c *Captured, loc *Location, r *S
 		return tm, br.Close()
 	}()
 	if err != nil || r.NewEvents == 0 {
-		return threaded{}, err
+		return r, err
 	}
 	th, err := assignThread(ctx, db, tm)
 	if err != nil {
-		return th, fmt.Errorf("thread %s: %w", c.DedupKey, err)
+		return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 	}
-	return th, nil
+	if !c.Quote.IsZero() {
+		if err := setQuoteDetails(ctx, db, `message_id = $1 AND kind = 'quote'`, r.MessageID, c.Quote); err != nil {
+			return r, err
+		}
+	}
+	l.add(th)
+	return r, nil
 }
 
 // CapturePlans makes the statements of the transaction's saves run on

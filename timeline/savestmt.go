@@ -66,14 +66,6 @@ SELECT ins.id, ins.inserted, ins.content_hash, coalesce((SELECT id FROM tid), 0)
 	ARRAY(SELECT occurred_at FROM eu ORDER BY id)
 FROM ins`
 
-// The statements of a copy of a stored message.
-const (
-	insertRawSQL      = `INSERT INTO message_raw (message_id, raw) VALUES ($1, $2) ON CONFLICT DO NOTHING`
-	insertLocationSQL = `
-		INSERT INTO message_locations (rep, folder, uidvalidity, uid, message_id)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
-)
-
 func messageArgs(c *Captured, key string) []any {
 	js := func(v any) []byte {
 		b, _ := json.Marshal(v)
@@ -95,8 +87,8 @@ func messageArgs(c *Captured, key string) []any {
 		nullable(c.Direction), c.Malformed, nonNil(c.Problems), noise, c.NoiseRule}
 }
 
-func locationArgs(loc *Location, messageID int64) []any {
-	return []any{loc.Rep, loc.Folder, int64(loc.UIDValidity), int64(loc.UID), messageID}
+func locationArgs(loc *Location) []any {
+	return []any{loc.Rep, loc.Folder, int64(loc.UIDValidity), int64(loc.UID)}
 }
 
 // reusedID reports whether the row found under c's dedup key is another
