@@ -328,3 +328,38 @@ func TestConfigChangeRematches(t *testing.T) {
 		t.Errorf("%d customers made from mail that is now supplier or free-mail mail are left", n)
 	}
 }
+
+// A new buyer's mail and the rep's reply in one batch (a first sync that
+// reads INBOX and Sent together, an import): the mail waits, and the reply
+// that creates the customer releases it, as when they come in two passes.
+func TestRequireReplyInOneBatch(t *testing.T) {
+	p := newPipe(t, func(c *config.Config) { c.Matching.RequireReply = true })
+	if err := p.p.Reload(p.ctx); err != nil {
+		t.Fatal(err)
+	}
+	cold := mail("Sam <sam@shopfitsydney.com.au>", amy, "RFQ", "cold@shopfitsydney.com.au", "Please quote 500 pcs LED downlight.")
+	reply := mail("Amy <"+amy+">", "sam@shopfitsydney.com.au", "Re: RFQ", "reply@ourco.example",
+		"Dear Sam, thanks, we will quote tomorrow.", "In-Reply-To: <cold@shopfitsydney.com.au>")
+	var prs []*ingest.Prepared
+	var locs []*timeline.Location
+	for i, m := range []struct{ raw, folder string }{{cold, "INBOX"}, {reply, "Sent"}} {
+		prs = append(prs, p.p.Prepare([]byte(strings.ReplaceAll(m.raw, "\n", "\r\n")), amy, m.folder))
+		locs = append(locs, &timeline.Location{Rep: amy, Folder: m.folder, UIDValidity: 1, UID: uint32(i + 1)})
+	}
+	var rs []timeline.SaveResult
+	err := p.store.InTx(p.ctx, func(tx pgx.Tx) error {
+		var err error
+		rs, err = p.p.SaveBatch(p.ctx, tx, prs, locs, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.maintain()
+	if got := p.on(rs[0].MessageID); got != "Shopfitsydney" {
+		t.Errorf("the cold mail saved with its reply is on %q, want the customer the reply created", got)
+	}
+	if n := p.count(`SELECT count(*) FROM pending_replies`); n != 0 {
+		t.Errorf("%d pending rows left", n)
+	}
+}

@@ -19,9 +19,9 @@ type Batch struct {
 }
 
 // SaveBatch stores prepared messages inside tx, locs[i] being where
-// prs[i] was found (nil for none): in order, a round trip for every
-// timeline.saveChunk new messages, then the inquiry links of every customer the
-// batch touched, once, locked in id order (timeline.Relinks).
+// prs[i] was found (nil for none): in order, new messages a few at a time
+// in one round trip (timeline.SaveMany), then the inquiry links of every
+// customer the batch touched, once, locked in id order (timeline.Relinks).
 //
 // With raw not nil, the raw messages go to raw (see timeline.RawWriter):
 // the caller commits raw, then tx.
@@ -39,9 +39,8 @@ func (p *Pipeline) SaveOlder(ctx context.Context, tx timeline.BatchDB, prs []*Pr
 }
 
 func (p *Pipeline) saveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Prepared, locs []*timeline.Location, b Batch) ([]timeline.SaveResult, error) {
-	rs := make([]timeline.SaveResult, 0, len(prs))
 	if err := timeline.CapturePlans(ctx, tx); err != nil {
-		return rs, err
+		return nil, err
 	}
 	rs, err := p.saveMany(ctx, tx, prs, locs, &b)
 	if err != nil {
