@@ -289,9 +289,11 @@ func scanThreadMessage(row pgx.Row, id int64) (threadMessage, error) {
 // threadsOfKeys returns the live threads that keys are registered to, plus
 // also (when not 0), oldest first.
 func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int64, error) {
+	// "= ANY (ARRAY ...)", not "IN (...) OR": the OR made it a scan of
+	// every thread.
 	rows, err := db.Query(ctx, `
 		SELECT DISTINCT coalesce(t.merged_into, t.id) FROM threads t
-		WHERE t.id IN (SELECT thread_id FROM thread_refs WHERE msgid = ANY($1)) OR t.id = $2
+		WHERE t.id = ANY (ARRAY(SELECT thread_id FROM thread_refs WHERE msgid = ANY($1)) || $2::bigint)
 		ORDER BY 1`, keys, also)
 	if err != nil {
 		return nil, fmt.Errorf("threads of message ids: %w", err)

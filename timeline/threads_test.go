@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -228,4 +230,62 @@ func equal[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+// TestThreadsConcurrentSaves: a reply saved while its parent's transaction
+// is still open cannot see the parent's thread, and opens one of its own;
+// once the parent commits, the reply's transaction finds that the
+// parent's id went to another thread (settle) and merges the two.
+func TestThreadsConcurrentSaves(t *testing.T) {
+	f := newFx(t)
+	buyer := f.customer("Acme", "B", amy)
+	parentTx, err := f.s.Pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parentTx.Rollback(f.ctx)
+	parent, err := timeline.SaveMessage(f.ctx, parentTx, f.captured(mail{msgid: "p@x", subject: "Price list", at: day(0),
+		customers: []int64{buyer}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := f.captured(mail{msgid: "r@x", inReplyTo: []string{"p@x"}, subject: "Re: Price list", at: day(1), dir: "out",
+		customers: []int64{buyer}})
+	saved := make(chan error, 1)
+	var replyID int64
+	go func() {
+		saved <- f.s.InTx(f.ctx, func(tx pgx.Tx) error {
+			r, err := timeline.SaveMessage(f.ctx, tx, reply, nil)
+			replyID = r.MessageID
+			return err
+		})
+	}()
+	// The reply's transaction waits on the parent's uncommitted id.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		f.s.Pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reply's save never waited on the parent's transaction")
+		}
+	}
+	if err := parentTx.Commit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	var a, b int64
+	q := `SELECT coalesce(t.merged_into, t.id) FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.id = $1`
+	if err := f.s.Pool.QueryRow(f.ctx, q, parent.MessageID).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Pool.QueryRow(f.ctx, q, replyID).Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("parent in thread %d, reply in %d: want one", a, b)
+	}
 }
