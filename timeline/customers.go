@@ -83,7 +83,7 @@ func LearnContact(ctx context.Context, db DB, customerID int64, c Contact) (adde
 func addContact(ctx context.Context, db DB, customerID int64, c Contact, learned bool) (bool, error) {
 	tag, err := db.Exec(ctx, `
 		INSERT INTO contacts (customer_id, email, name, learned)
-		VALUES (coalesce((SELECT new_id FROM customer_redirects WHERE old_id = $1), $1), $2, $3, $4)
+		VALUES (`+liveCustomerSQL("$1")+`, $2, $3, $4)
 		ON CONFLICT DO NOTHING`,
 		customerID, c.Email, c.Name, learned)
 	if err != nil {

@@ -25,8 +25,7 @@ import (
 // bytes (NULL when a RawWriter takes them), $31-$41 eventColumns.
 var captureSQL = `
 WITH cust AS (
-		SELECT ARRAY(SELECT DISTINCT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = c), c)
-			FROM unnest($21::bigint[]) c) AS ids),
+		SELECT ARRAY(SELECT DISTINCT ` + liveCustomerSQL("c") + ` FROM unnest($21::bigint[]) c) AS ids),
 	known AS (
 		SELECT ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
 				WHERE r.msgid = ANY ($20::text[]) ORDER BY tid) AS threads,

@@ -31,6 +31,13 @@ type threadMessage struct {
 	nFound    int      // how many of keys are registered
 }
 
+// liveCustomerSQL is the customer that customer (an SQL expression) is,
+// following the redirect a merge left: a save racing a merge still lands
+// on the right timeline.
+func liveCustomerSQL(customer string) string {
+	return "coalesce((SELECT new_id FROM customer_redirects WHERE old_id = " + customer + "), " + customer + ")"
+}
+
 // eventCustomers returns the customers of events, for captureSQL.
 func eventCustomers(events []NewEvent) []int64 {
 	ids := make([]int64, len(events))
@@ -196,8 +203,7 @@ func insertEventsSQL(n int, message, thread, from string) string {
 			SELECT %[1]s, x.c, x.k, x.d, x.rep, x.at, x.rule, x.conf, %[2]s,
 				CASE WHEN x.k = 'quote' THEN $%[11]d::text END, CASE WHEN x.k = 'quote' THEN $%[12]d::text END,
 				CASE WHEN x.k = 'quote' THEN $%[13]d::numeric END, q.id, q.occurred_at, r.id, r.occurred_at
-			FROM (SELECT coalesce((SELECT new_id FROM customer_redirects WHERE old_id = u.c), u.c) AS c, u.k, u.d, u.rep, u.at,
-					u.rule, u.conf
+			FROM (SELECT `+liveCustomerSQL("u.c")+` AS c, u.k, u.d, u.rep, u.at, u.rule, u.conf
 				FROM unnest($%[4]d::bigint[], $%[5]d::text[], $%[6]d::text[], $%[7]d::text[], $%[8]d::timestamptz[],
 					$%[9]d::text[], $%[10]d::real[]) AS u(c, k, d, rep, at, rule, conf)) x`+
 		linkJoinsSQL("x.k = 'inquiry'", thread, "x.c", "x.at", fmt.Sprintf("$%d", n+10))+`%[3]s
