@@ -30,11 +30,12 @@ type Maintained struct {
 }
 
 // Maintain does the work that changes of the customer records leave
-// behind: it re-matches the messages in rematch_queue (after an import, a
-// merge, a reply that releases pending mail, a config change) and scans for
-// duplicate customers when this pipeline created customers from mail, or
-// a merge marked a scan due, since the last scan. First it recomputes the
-// inquiry links left in pending_links (by a crash in a backfill, say). The syncer calls it after each pass and on its own
+// behind: it recomputes the inquiry links left in pending_links (by a
+// backfill that a crash cut short, say), re-matches the messages in
+// rematch_queue (after an import, a merge, a reply that releases pending
+// mail, a config change) and scans for duplicate customers when this
+// pipeline created customers from mail, or a merge marked a scan due,
+// since the last scan. The syncer calls it after each pass and on its own
 // timer; commands call it after they change customers.
 func (p *Pipeline) Maintain(ctx context.Context) (Maintained, error) {
 	var m Maintained
