@@ -70,7 +70,7 @@ func foldText(s string) string {
 		if r < '\u4e00' || r > '\u9fff' { // CJK ideographs, most of a Chinese letter, fold to themselves
 			r = foldRune(r)
 			switch {
-			case r == '\u200b' || r == '\ufeff' || r == '\u200e' || r == '\u200f' || isArabicMark(r):
+			case invisible(r):
 				continue
 			case unicode.IsSpace(r):
 				space = true
@@ -85,6 +85,12 @@ func foldText(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// invisible tells the runes that folding drops: zero-width space, byte
+// order mark, direction marks and Arabic vowel marks.
+func invisible(r rune) bool {
+	return r == '\u200b' || r == '\ufeff' || r == '\u200e' || r == '\u200f' || isArabicMark(r)
 }
 
 // foldRune is the width and Arabic folding of foldText for one rune.

@@ -20,7 +20,7 @@ func foldTextReference(s string) string {
 	space := false
 	for _, r := range s {
 		switch {
-		case r == '\u200b' || r == '\ufeff' || r == '\u200e' || r == '\u200f' || isArabicMark(r):
+		case invisible(r):
 			continue
 		case unicode.IsSpace(r):
 			space = true

@@ -415,13 +415,25 @@ func normalizeText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	if hasStrayRunes(s) {
-		s = strings.Map(func(r rune) rune {
-			if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
-				return -1
-			}
-			return r
-		}, s)
+		s = dropStrayRunes(s)
 	}
+	return trimLines(s)
+}
+
+// dropStrayRunes drops control characters other than "\n" and "\t", DEL
+// and the byte order mark.
+func dropStrayRunes(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// trimLines trims the blanks ending each line, and the white space around
+// the whole.
+func trimLines(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t")
@@ -429,7 +441,7 @@ func normalizeText(s string) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-// hasStrayRunes tells whether normalizeText's strings.Map would change s:
+// hasStrayRunes tells whether dropStrayRunes would change s:
 // a control character, a byte order mark or invalid UTF-8 (which Map
 // turns into U+FFFD). Most text has none, and these checks read bytes,
 // where Map calls a function for every rune (most of normalizeText's

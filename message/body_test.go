@@ -423,17 +423,7 @@ func TestTransferDecoding(t *testing.T) {
 func normalizeTextMapped(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	s = strings.Map(func(r rune) rune {
-		if (r < ' ' && r != '\n' && r != '\t') || r == 0x7f || r == '\uFEFF' {
-			return -1
-		}
-		return r
-	}, s)
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
+	return trimLines(dropStrayRunes(s))
 }
 
 var normalizeSeeds = []string{

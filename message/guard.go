@@ -137,19 +137,25 @@ func delimiterLines(raw []byte) (opened, closed map[string]bool) {
 		i = nextDashLine(raw, 2)
 	}
 	for ; i >= 0; i = nextDashLine(raw, i+2) {
-		end := bytes.IndexByte(raw[i:], '\n')
-		if end < 0 {
-			end = len(raw) - i
-		}
-		line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
-		if len(line) <= 202 {
-			opened[string(line)] = true
-			if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
-				closed[string(b)] = true
-			}
-		}
+		addDelimiter(raw, i, opened, closed)
 	}
 	return opened, closed
+}
+
+// addDelimiter notes the "--" line at raw[i:]: as an opening delimiter,
+// and, ending in "--", as a closing one.
+func addDelimiter(raw []byte, i int, opened, closed map[string]bool) {
+	end := bytes.IndexByte(raw[i:], '\n')
+	if end < 0 {
+		end = len(raw) - i
+	}
+	line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
+	if len(line) <= 202 {
+		opened[string(line)] = true
+		if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
+			closed[string(b)] = true
+		}
+	}
 }
 
 // declaredBoundaries returns every boundary parameter value in raw, in
@@ -175,29 +181,38 @@ func declaredBoundaries(raw []byte) []string {
 		if k < len("boundary") || !equalFoldASCII(raw[k-len("boundary"):k], "boundary") {
 			continue
 		}
-		k = eq + 1
-		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
-			k++
-		}
-		var v []byte
-		if k < len(raw) && raw[k] == '"' {
-			e := bytes.IndexByte(raw[k+1:min(len(raw), k+1+200)], '"')
-			if e < 0 {
-				continue
-			}
-			v = raw[k+1 : k+1+e]
-		} else {
-			e := k
-			for e < len(raw) && e-k <= 200 && raw[e] > ' ' && raw[e] != ';' && raw[e] != '"' {
-				e++
-			}
-			v = raw[k:e]
-		}
-		if v = bytes.TrimRight(v, " \t"); len(v) > 0 && len(v) <= 200 {
-			bounds = append(bounds, string(v))
+		if v, ok := boundaryValue(raw, eq+1); ok {
+			bounds = append(bounds, v)
 		}
 	}
 	return bounds
+}
+
+// boundaryValue reads the value of a boundary parameter whose "=" ends
+// at k, quoted or not, blanks before it skipped; ok is false for none or
+// one over 200 bytes.
+func boundaryValue(raw []byte, k int) (string, bool) {
+	for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
+		k++
+	}
+	var v []byte
+	if k < len(raw) && raw[k] == '"' {
+		e := bytes.IndexByte(raw[k+1:min(len(raw), k+1+200)], '"')
+		if e < 0 {
+			return "", false
+		}
+		v = raw[k+1 : k+1+e]
+	} else {
+		e := k
+		for e < len(raw) && e-k <= 200 && raw[e] > ' ' && raw[e] != ';' && raw[e] != '"' {
+			e++
+		}
+		v = raw[k:e]
+	}
+	if v = bytes.TrimRight(v, " \t"); len(v) > 0 && len(v) <= 200 {
+		return string(v), true
+	}
+	return "", false
 }
 
 // equalFoldASCII tells whether b is lower, a word of lower-case ASCII

@@ -30,26 +30,8 @@ func declaredBoundariesByLetter(raw []byte) []string {
 		if k >= len(raw) || raw[k] != '=' {
 			continue
 		}
-		k++
-		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t') {
-			k++
-		}
-		var v []byte
-		if k < len(raw) && raw[k] == '"' {
-			e := bytes.IndexByte(raw[k+1:min(len(raw), k+1+200)], '"')
-			if e < 0 {
-				continue
-			}
-			v = raw[k+1 : k+1+e]
-		} else {
-			e := k
-			for e < len(raw) && e-k <= 200 && raw[e] > ' ' && raw[e] != ';' && raw[e] != '"' {
-				e++
-			}
-			v = raw[k:e]
-		}
-		if v = bytes.TrimRight(v, " \t"); len(v) > 0 && len(v) <= 200 {
-			bounds = append(bounds, string(v))
+		if v, ok := boundaryValue(raw, k+1); ok {
+			bounds = append(bounds, v)
 		}
 	}
 	return bounds
@@ -117,17 +99,7 @@ func delimiterLinesByIndex(raw []byte) (opened, closed map[string]bool) {
 	opened, closed = map[string]bool{}, map[string]bool{}
 	for i := 0; i < len(raw); {
 		if raw[i] == '-' && i+1 < len(raw) && raw[i+1] == '-' && (i == 0 || raw[i-1] == '\n') {
-			end := bytes.IndexByte(raw[i:], '\n')
-			if end < 0 {
-				end = len(raw) - i
-			}
-			line := bytes.TrimRight(raw[i+2:i+end], " \t\r")
-			if len(line) <= 202 {
-				opened[string(line)] = true
-				if b, ok := bytes.CutSuffix(line, []byte("--")); ok {
-					closed[string(b)] = true
-				}
-			}
+			addDelimiter(raw, i, opened, closed)
 		}
 		next := bytes.Index(raw[i+1:], []byte("\n--"))
 		if next < 0 {

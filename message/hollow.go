@@ -59,13 +59,19 @@ type hollowSet struct {
 // taken out and added to hs (slices of raw), or raw itself when there are
 // none.
 func (hs *hollowSet) hollow(raw []byte, bounds map[string]bool) []byte {
+	return hs.hollowWith(raw, bounds, nextDelimiter)
+}
+
+// hollowWith is hollow, finding the delimiter line at or after a line
+// start with next (nextDelimiter; a test compares it with a plain scan).
+func (hs *hollowSet) hollowWith(raw []byte, bounds map[string]bool, next func([]byte, int, map[string]bool) int) []byte {
 	if len(raw) < hollowMin || len(bounds) == 0 {
 		return raw
 	}
 	var out []byte // nil until a part is hollowed
 	done := 0      // raw[:done] is in out
 	for i := 0; ; {
-		if i = nextDelimiter(raw, i, bounds); i == len(raw) {
+		if i = next(raw, i, bounds); i == len(raw) {
 			break
 		}
 		// A part begins after the delimiter: its header, a blank line, its body.
@@ -78,7 +84,7 @@ func (hs *hollowSet) hollow(raw []byte, bounds map[string]bool) []byte {
 				break
 			}
 		}
-		bEnd := nextDelimiter(raw, hEnd, bounds)
+		bEnd := next(raw, hEnd, bounds)
 		if size, ok := hollowable(raw[hStart:hEnd], raw[hEnd:bEnd]); ok {
 			if out == nil {
 				out = make([]byte, 0, len(raw)/4)

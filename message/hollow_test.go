@@ -3,7 +3,6 @@ package message
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -133,51 +132,16 @@ func TestContentPrefix(t *testing.T) {
 // to find its end: hollow, which jumps to lines starting with "--", must
 // take out the same.
 func (hs *hollowSet) hollowByLine(raw []byte, bounds map[string]bool) []byte {
-	if len(raw) < hollowMin || len(bounds) == 0 {
-		return raw
-	}
-	var out []byte
-	done := 0
-	for i := 0; i < len(raw); {
-		line := lineAt(raw, i)
-		if !isDelimiter(line, bounds) {
+	return hs.hollowWith(raw, bounds, func(raw []byte, i int, bounds map[string]bool) int {
+		for i < len(raw) {
+			line := lineAt(raw, i)
+			if isDelimiter(line, bounds) {
+				return i
+			}
 			i += len(line)
-			continue
 		}
-		hStart := i + len(line)
-		hEnd := hStart
-		for hEnd < len(raw) {
-			l := lineAt(raw, hEnd)
-			hEnd += len(l)
-			if len(bytes.TrimRight(l, "\r\n")) == 0 {
-				break
-			}
-		}
-		bEnd := hEnd
-		for bEnd < len(raw) {
-			l := lineAt(raw, bEnd)
-			if isDelimiter(l, bounds) {
-				break
-			}
-			bEnd += len(l)
-		}
-		if size, ok := hollowable(raw[hStart:hEnd], raw[hEnd:bEnd]); ok {
-			if out == nil {
-				out = make([]byte, 0, len(raw)/4)
-			}
-			blank := hEnd - len(trailingBlank(raw[hStart:hEnd]))
-			out = append(out, raw[done:blank]...)
-			out = append(out, fmt.Sprintf("%s: %s %d %d\r\n", hollowHeader, hollowToken, len(hs.bodies), size)...)
-			hs.bodies = append(hs.bodies, raw[hEnd:bEnd])
-			out = append(out, raw[blank:hEnd]...)
-			done = bEnd
-		}
-		i = bEnd
-	}
-	if out == nil {
-		return raw
-	}
-	return append(out, raw[done:]...)
+		return len(raw)
+	})
 }
 
 // FuzzHollow puts the fuzzer's bytes around and inside a message with a

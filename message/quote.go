@@ -205,7 +205,12 @@ func headerLabel(line string) (label, value string, ok bool) {
 	t = strings.TrimLeft(t, "*")
 	// A label's colon is within the first 40 bytes: look no further, as
 	// newText asks this of every line, some of them whole paragraphs.
-	i := firstColon(t[:min(len(t), 40+len("："))])
+	return splitLabel(t, firstColon(t[:min(len(t), 40+len("："))]))
+}
+
+// splitLabel reads a label line t (trimmed, leading "*" gone) whose colon
+// is at i (-1: none).
+func splitLabel(t string, i int) (label, value string, ok bool) {
 	if i <= 0 || i > 40 {
 		return "", "", false
 	}

@@ -223,24 +223,8 @@ Dear Sir, please find our quotation.
 // headerLabelWholeLine is headerLabel as first written, which looked for
 // the colon in the whole line: headerLabel must read the same.
 func headerLabelWholeLine(line string) (label, value string, ok bool) {
-	t := strings.TrimSpace(line)
-	t = strings.TrimLeft(t, "*")
-	i := strings.IndexAny(t, ":：")
-	if i <= 0 || i > 40 {
-		return "", "", false
-	}
-	label = strings.ToLower(strings.TrimSpace(strings.Trim(t[:i], "* \t")))
-	rest := t[i:]
-	if strings.HasPrefix(rest, "：") {
-		rest = rest[len("："):]
-	} else {
-		rest = rest[1:]
-	}
-	value = strings.TrimSpace(strings.TrimLeft(rest, "* \t"))
-	if fromLabels[label] || strongLabels[label] || weakLabels[label] {
-		return label, value, true
-	}
-	return "", "", false
+	t := strings.TrimLeft(strings.TrimSpace(line), "*")
+	return splitLabel(t, strings.IndexAny(t, ":："))
 }
 
 var labelSeeds = []string{

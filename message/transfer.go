@@ -130,6 +130,15 @@ func decodeBase64Body(b []byte) (out []byte, bad bool) {
 	if n, err := base64.StdEncoding.Decode(out, b); err == nil {
 		return out[:n], false
 	}
+	return decodeBase64Filtered(b, out)
+}
+
+// decodeBase64Filtered decodes the base64 alphabet of b into out (of at
+// least RawStdEncoding.DecodedLen(len(b))), up to the first "=", line
+// breaks and blanks skipped; bad tells of anything else, or a stray last
+// character.
+func decodeBase64Filtered(b, out []byte) ([]byte, bool) {
+	bad := false
 	clean := make([]byte, 0, len(b))
 loop:
 	for _, c := range b {

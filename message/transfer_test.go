@@ -61,25 +61,7 @@ func BenchmarkBase64Count(b *testing.B) {
 // decodeBase64Cleaned is decodeBase64Body as first written, which copies
 // out the alphabet before decoding: the fast path must decode the same.
 func decodeBase64Cleaned(b []byte) (out []byte, bad bool) {
-	clean := make([]byte, 0, len(b))
-loop:
-	for _, c := range b {
-		switch {
-		case base64Char(c):
-			clean = append(clean, c)
-		case c == '=':
-			break loop
-		case c == '\r' || c == '\n' || c == ' ' || c == '\t':
-		default:
-			bad = true
-		}
-	}
-	if len(clean)%4 == 1 {
-		clean, bad = clean[:len(clean)-1], true
-	}
-	out = make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
-	n, err := base64.RawStdEncoding.Decode(out, clean)
-	return out[:n], bad || err != nil
+	return decodeBase64Filtered(b, make([]byte, base64.RawStdEncoding.DecodedLen(len(b))))
 }
 
 var decodeSeeds = append([]string{"QUJD\r\nRA==\r\n", "QUJDRA=\r\n", "QUJDRA", "QUJDRA==\r\nQUJD", "QUJDRA==x", "QUI=", "QR==",
