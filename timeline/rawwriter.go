@@ -67,21 +67,13 @@ func (w *RawWriter) run(ctx context.Context, conn *pgx.Conn) error {
 		// What has queued up while the last rows were written goes in one
 		// round trip: each was a wake-up of both sides, on cores that the
 		// sync, PostgreSQL and the IMAP server share.
-		for it, ok := <-w.items; ok; it, ok = <-w.items {
+		for it := range w.items {
 			rows := [][]any{{it.id, it.raw}}
-			size := len(it.raw)
-		more:
-			for size < rawBatchBytes {
-				select {
-				case next, open := <-w.items:
-					if !open {
-						break more
-					}
-					rows = append(rows, []any{next.id, next.raw})
-					size += len(next.raw)
-				default:
-					break more
-				}
+			// Only this goroutine receives: what len counts is there.
+			for size := len(it.raw); size < rawBatchBytes && len(w.items) > 0; {
+				next := <-w.items
+				rows = append(rows, []any{next.id, next.raw})
+				size += len(next.raw)
 			}
 			// COPY rather than an INSERT per row: no ON CONFLICT is needed,
 			// as every id is a message this transaction's batch created.
