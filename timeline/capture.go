@@ -126,14 +126,22 @@ func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location,
 	return rs, nil
 }
 
-// captured is captureSQL's row for a message.
+// captured is captureSQL's row for a message: for a new one, its
+// threading (the message, its thread and events, what settle needs).
 type captured struct {
-	id         int64
+	threading
 	isNew      bool
 	storedHash string
-	threading  // of a new message: its thread, and what settle needs
-	found      []int64
 }
+
+// prefixedRow is a row whose first columns go to dest, the rest to the
+// caller of Scan.
+type prefixedRow struct {
+	pgx.Row
+	dest []any
+}
+
+func (r prefixedRow) Scan(dest ...any) error { return r.Row.Scan(append(r.dest, dest...)...) }
 
 // captureChunk runs captureSQL for each of cs in one round trip, with
 // CapturePlans whatever the caller did: planning captureSQL anew took 3 ms
@@ -167,20 +175,10 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 	out := make([]captured, len(cs))
 	for i, c := range cs {
 		o := &out[i]
-		var ids, custs []int64
-		var kinds, dirs []string
-		var ats []time.Time
-		var nFound int64
-		err := br.QueryRow().Scan(&o.id, &o.isNew, &o.storedHash, &o.out.thread, &o.found, &nFound, &o.threading.inserted,
-			&ids, &custs, &kinds, &dirs, &ats)
-		if err != nil {
-			return nil, fmt.Errorf("save message %s: %w", c.DedupKey, err)
-		}
-		tms[i].id, tms[i].nFound = o.id, int(nFound)
 		o.m, o.keys = tms[i], tms[i].keys
-		for j := range ids {
-			o.out.events = append(o.out.events, savedEvent{id: ids[j], customerID: custs[j], kind: kinds[j], direction: dirs[j],
-				at: ats[j], thread: o.out.thread})
+		row := prefixedRow{br.QueryRow(), []any{&o.m.id, &o.isNew, &o.storedHash, &o.m.found, &o.m.nFound}}
+		if err := o.scan(row); err != nil {
+			return nil, fmt.Errorf("save message %s: %w", c.DedupKey, err)
 		}
 	}
 	return out, br.Close()
@@ -188,7 +186,7 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 
 // finish does what captureSQL left to do for c, and notes its links in l.
 func (st *captured) finish(ctx context.Context, db BatchDB, c *Captured, loc *Location, l *Relinks, raw *RawWriter) (SaveResult, error) {
-	r := SaveResult{MessageID: st.id, Inserted: st.isNew}
+	r := SaveResult{MessageID: st.m.id, Inserted: st.isNew}
 	if !st.isNew {
 		if reusedID(c, r, st.storedHash) {
 			// Another message reuses this Message-ID: keep it apart, never drop it.
@@ -199,11 +197,11 @@ func (st *captured) finish(ctx context.Context, db BatchDB, c *Captured, loc *Lo
 		return saveCopy(ctx, db, c, l, r)
 	}
 	if raw != nil {
-		raw.Add(st.id, c.Raw)
+		raw.Add(st.m.id, c.Raw)
 	}
-	if len(st.found) > 1 {
+	if found := st.m.found; len(found) > 1 {
 		// Its ids lead to several threads: one conversation, in the oldest.
-		moved, err := mergeThreads(ctx, db, st.found[0], st.found[1:])
+		moved, err := mergeThreads(ctx, db, found[0], found[1:])
 		if err != nil {
 			return r, fmt.Errorf("thread %s: %w", c.DedupKey, err)
 		}

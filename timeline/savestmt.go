@@ -58,8 +58,8 @@ WITH cust AS (
 		INSERT INTO message_raw (message_id, raw) SELECT ins.id, $30 FROM ins WHERE ins.inserted AND $30::bytea IS NOT NULL
 		ON CONFLICT DO NOTHING),
 	` + insertEventsSQL(31, "ins.id", "(SELECT id FROM tid)", "ins WHERE ins.inserted") + `
-SELECT ins.id, ins.inserted, ins.content_hash, coalesce((SELECT id FROM tid), 0), (SELECT threads FROM known),
-	(SELECT n FROM known), (SELECT count(*) FROM r),
+SELECT ins.id, ins.inserted, ins.content_hash, (SELECT threads FROM known), (SELECT n FROM known),
+	coalesce((SELECT id FROM tid), 0), (SELECT count(*) FROM r), -- then as threadStatement's (threading.scan)
 	ARRAY(SELECT id FROM eu ORDER BY id), ARRAY(SELECT customer_id FROM eu ORDER BY id),
 	ARRAY(SELECT kind FROM eu ORDER BY id), ARRAY(SELECT direction FROM eu ORDER BY id),
 	ARRAY(SELECT occurred_at FROM eu ORDER BY id)
