@@ -149,12 +149,14 @@ func (r prefixedRow) Scan(dest ...any) error { return r.Row.Scan(append(r.dest, 
 func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, withRaw bool) ([]captured, error) {
 	b := &pgx.Batch{}
 	b.Queue(capturePlansSQL)
-	tms := make([]threadMessage, len(cs))
+	out := make([]captured, len(cs))
 	for i, c := range cs {
-		tms[i] = newThreadMessage(c)
+		o := &out[i]
+		o.m = newThreadMessage(c)
+		o.keys = o.m.keys
 		subjectKey, isReply := SubjectKey(c.Subject)
-		args := append(messageArgs(c, c.DedupKey), tms[i].keys, eventCustomers(c.Events), subjectKey, isReply,
-			tms[i].at, ThreadWindow)
+		args := append(messageArgs(c, c.DedupKey), o.m.keys, eventCustomers(c.Events), subjectKey, isReply,
+			o.m.at, ThreadWindow)
 		if locs[i] != nil {
 			args = append(args, locationArgs(locs[i])...)
 		} else {
@@ -172,10 +174,8 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("set capture plans: %w", err)
 	}
-	out := make([]captured, len(cs))
 	for i, c := range cs {
 		o := &out[i]
-		o.m, o.keys = tms[i], tms[i].keys
 		row := prefixedRow{br.QueryRow(), []any{&o.m.id, &o.isNew, &o.storedHash, &o.m.found, &o.m.nFound}}
 		if err := o.scan(row); err != nil {
 			return nil, fmt.Errorf("save message %s: %w", c.DedupKey, err)
