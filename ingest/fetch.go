@@ -47,33 +47,60 @@ type fetchedBatch struct {
 // fetchPlan is a list of UIDs to fetch, in the order they are to be
 // stored: ascending for new mail, descending for the backfill.
 type fetchPlan struct {
-	folder     string
+	f          Folder
 	uids       []imap.UID
 	sizes      map[imap.UID]int64 // RFC822.SIZE when already known
 	maxBatches int                // 0: all
 }
 
+// fetchResult is what the producer hands on: a batch of folder, or an
+// error, or a mark between batches.
 type fetchResult struct {
-	batch *fetchedBatch
-	err   error
+	batch     *fetchedBatch
+	err       error
+	f         Folder
+	remaining int       // UIDs of the folder's plan after this batch
+	mark      *stepMark // instead of a batch
 }
 
-// produce fetches the plan batch by batch into out, then closes it. It
-// owns the session while it runs: no other command may be sent meanwhile.
-// It stops after a batch with a stuck UID, on an error, or when stop closes.
-func (s *Syncer) produce(sess *session, plan fetchPlan, out chan<- fetchResult, stop <-chan struct{}) {
+// A stepMark tells the saver, in order with the batches, that a folder's
+// backfill turn ended (its links are due) or that its backfill finished.
+type stepMark struct {
+	done        bool
+	beforeSince int64 // with done: messages left out by the since date
+}
+
+// produce runs feed, which fetches and hands each result to send, then
+// closes out. send reports false once the consumer has stopped. feed owns
+// the session while it runs: no other command may be sent meanwhile.
+func (s *Syncer) produce(what string, out chan<- fetchResult, stop <-chan struct{}, feed func(send func(fetchResult) bool)) {
 	defer close(out)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic while fetching", "panic", r, "stack", string(debug.Stack()))
-			out <- fetchResult{err: fmt.Errorf("panic while fetching %s: %v", plan.folder, r)}
+			out <- fetchResult{err: fmt.Errorf("panic while fetching %s: %v", what, r)}
 		}
 	}()
+	feed(func(r fetchResult) bool {
+		select {
+		case out <- r:
+			return true
+		case <-stop:
+			return false
+		}
+	})
+}
+
+// fetchPlan fetches plan batch by batch from position pos, up to
+// plan.maxBatches batches, handing each to send. It returns the position
+// reached and whether to go on: false after an error (sent), a batch with
+// a stuck UID, or when send refused.
+func (s *Syncer) fetchPlan(sess *session, plan *fetchPlan, pos int, send func(fetchResult) bool) (int, bool) {
 	limit := s.cfg.Sync.MaxMessageBytes()
 	if plan.sizes == nil {
 		plan.sizes = map[imap.UID]int64{}
 	}
-	pos, n := 0, 0
+	n := 0
 	for pos < len(plan.uids) && (plan.maxBatches == 0 || n < plan.maxBatches) {
 		// RFC822.SIZE first, so that a message over the limit is never
 		// fetched whole and batches can be cut by bytes.
@@ -81,8 +108,8 @@ func (s *Syncer) produce(sess *session, plan fetchPlan, out chan<- fetchResult, 
 			chunk := plan.uids[pos:min(pos+sizeChunk, len(plan.uids))]
 			sizes, err := fetchSizes(sess.c, imap.UIDSetNum(chunk...))
 			if err != nil {
-				out <- fetchResult{err: fmt.Errorf("fetch sizes in %s: %w", plan.folder, err)}
-				return
+				send(fetchResult{err: fmt.Errorf("fetch sizes in %s: %w", plan.f.Name, err)})
+				return pos, false
 			}
 			for _, u := range chunk {
 				sz, ok := sizes[u]
@@ -113,21 +140,17 @@ func (s *Syncer) produce(sess *session, plan fetchPlan, out chan<- fetchResult, 
 			est += sz
 			pos++
 		}
-		fb, err := s.fetchBatch(sess, plan.folder, batch, plan.sizes, limit)
+		fb, err := s.fetchBatch(sess, plan.f.Name, batch, plan.sizes, limit)
 		if err != nil {
-			out <- fetchResult{err: err}
-			return
+			send(fetchResult{err: err})
+			return pos, false
 		}
 		n++
-		select {
-		case out <- fetchResult{batch: fb}:
-		case <-stop:
-			return
-		}
-		if fb.stuck != 0 {
-			return
+		if !send(fetchResult{batch: fb, f: plan.f, remaining: len(plan.uids) - pos}) || fb.stuck != 0 {
+			return pos, false
 		}
 	}
+	return pos, true
 }
 
 // fetchSizes asks for the RFC822.SIZE of the messages in set.

@@ -169,3 +169,69 @@ func TestOversizeMessageHeadersOnly(t *testing.T) {
 		t.Errorf("fetches %+v: want the big message's header asked for once", ms.fetchLog())
 	}
 }
+
+// A first sync of several folders goes in turns of ten batches, each
+// folder newest first, with what is left of each counted down, and the
+// links between an inquiry and its quote, saved in different folders and
+// turns, are made by the end.
+func TestBackfillTurns(t *testing.T) {
+	r := newRigWith(t, func(c *config.Config) { c.Sync.BatchSize = 1 })
+	day := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	r.appendAt(amy, "INBOX", day, mail("Li Wei <"+buyer+">", amy, "RFQ: LED panel 600x600", "rfq-t@acme-buyer.de",
+		"Dear Amy,\nPlease send us your best price for 2,000 pcs LED panel 600x600 40W, FOB Ningbo.\nRegards, Li Wei"))
+	quote := mail("Amy <"+amy+">", buyer, "Re: RFQ: LED panel 600x600", "quote-t@ourco.example",
+		"Dear Li Wei,\nPlease find our quotation below:\nLED panel 600x600 40W: USD 9.17/pc FOB Ningbo, 2,000 pcs = USD 18,340.00\nBest regards, Amy",
+		"In-Reply-To: <rfq-t@acme-buyer.de>")
+	r.appendAt(amy, "Sent", day, strings.Replace(quote, "10:00:00", "15:00:00", 1)) // the afternoon after the inquiry
+	for i := 2; i <= 13; i++ {
+		r.appendAt(amy, "INBOX", day, mail(buyer, amy, "Samples", fmt.Sprintf("in-%d@acme-buyer.de", i), "The samples arrived."))
+	}
+	for i := 2; i <= 12; i++ {
+		r.appendAt(amy, "Sent", day, mail(amy, buyer, "Samples", fmt.Sprintf("out-%d@ourco.example", i), "The samples are on their way."))
+	}
+	var mu sync.Mutex
+	var got []string
+	pendingAfterSent := -1 // customers with links pending when INBOX's second turn began
+	r.syncer.OnProgress = func(p ingest.Progress) {
+		if p.Rep == amy && p.Backfill {
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%s:%d", p.Folder, p.Remaining))
+			mu.Unlock()
+			if p.Folder == "INBOX" && p.Remaining == 2 {
+				pendingAfterSent = r.count(`SELECT count(*) FROM pending_links`)
+			}
+		}
+	}
+	r.syncOnce()
+	var want []string
+	for _, turn := range []struct {
+		folder         string
+		from, messages int
+	}{{"INBOX", 13, 10}, {"Sent", 12, 10}, {"INBOX", 3, 3}, {"Sent", 2, 2}} {
+		for i := range turn.messages {
+			want = append(want, fmt.Sprintf("%s:%d", turn.folder, turn.from-1-i))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("batches stored (folder:left after it):\n got %v\nwant %v", got, want)
+	}
+	for _, folder := range []string{"INBOX", "Sent"} {
+		if cur := cursorOf(t, r, amy, folder); !cur.BackfillDone || cur.BackfillUID != 1 {
+			t.Errorf("%s cursor %+v: want the backfill done down to UID 1", folder, cur)
+		}
+	}
+	if n := r.count(`SELECT count(*) FROM message_locations WHERE rep = $1`, amy); n != 25 {
+		t.Errorf("stored %d messages of amy's, want 25", n)
+	}
+	linked := r.count(`SELECT count(*) FROM events i JOIN messages im ON im.id = i.message_id
+		JOIN events q ON q.id = i.quote_event_id JOIN messages qm ON qm.id = q.message_id
+		WHERE im.message_id = 'rfq-t@acme-buyer.de' AND qm.message_id = 'quote-t@ourco.example'`)
+	if linked != 1 {
+		t.Errorf("the inquiry is not linked to its quote after the backfill")
+	}
+	// Sent's outbound mail noted links to redo in older inquiries; the end
+	// of Sent's turn applied them (inbound mail notes none).
+	if pendingAfterSent != 0 {
+		t.Errorf("%d customers' links pending after Sent's turn, want 0", pendingAfterSent)
+	}
+}

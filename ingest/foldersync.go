@@ -103,7 +103,13 @@ func (s *Syncer) syncNew(ctx context.Context, sess *session, rep config.Rep, f F
 	}
 	if len(uids) > 0 {
 		slices.Sort(uids)
-		if res, err = s.run(ctx, sess, rep, f, cur, fetchPlan{folder: f.Name, uids: uids, sizes: sizes}, false); err != nil {
+		plan := fetchPlan{f: f, uids: uids, sizes: sizes}
+		res, err = s.run(ctx, sess, rep.Email, f.Name, runSpec{
+			long:   len(uids) > s.cfg.Sync.BatchSize,
+			cursor: func(string) *timeline.Cursor { return cur },
+			feed:   func(send func(fetchResult) bool) { s.fetchPlan(sess, &plan, 0, send) },
+		})
+		if err != nil {
 			return res, err
 		}
 	}
@@ -115,12 +121,6 @@ func (s *Syncer) syncNew(ctx context.Context, sess *session, rep config.Rep, f F
 		return res, timeline.PutCursor(ctx, s.store.Pool, *cur)
 	}
 	return res, nil
-}
-
-// backfill is the state of one folder's backfill during a pass.
-type backfill struct {
-	f     Folder
-	cands []imap.UID // UIDs still to fetch, descending; nil until searched
 }
 
 // since is how far back a first sync of rep goes, nil for no limit.
@@ -148,91 +148,28 @@ func (s *Syncer) needsBackfill(rep config.Rep, cur *timeline.Cursor) bool {
 	return !cur.BackfillDone
 }
 
-// backfillStep fetches up to maxBatches batches of a folder's backfill,
-// newest first. It reports whether the backfill is finished.
-func (s *Syncer) backfillStep(ctx context.Context, sess *session, rep config.Rep, b *backfill, cur *timeline.Cursor, maxBatches int) (FolderResult, bool, error) {
-	res := FolderResult{Folder: b.f.Name}
-	if sess.selected != b.f.Name {
-		sel, err := sess.examine(b.f.Name)
-		if err != nil {
-			return res, false, err
-		}
-		if sel.UIDValidity != cur.UIDValidity {
-			// Changed since the new-mail check: the next pass starts over.
-			return res, true, nil
-		}
-	}
-	if b.cands == nil {
-		if cur.BackfillUID <= 1 {
-			b.cands = []imap.UID{}
-		} else {
-			crit := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: imap.UID(cur.BackfillUID - 1)}}}}
-			if cur.BackfillSince != nil {
-				crit.Since = *cur.BackfillSince
-			}
-			found, err := sess.c.UIDSearch(crit, nil).Wait()
-			if err != nil {
-				return res, false, fmt.Errorf("search %s: %w", b.f.Name, err)
-			}
-			stored, err := timeline.StoredUIDs(ctx, s.store.Pool, rep.Email, b.f.Name, cur.UIDValidity, cur.BackfillUID)
-			if err != nil {
-				return res, false, err
-			}
-			b.cands = []imap.UID{}
-			for _, u := range found.AllUIDs() {
-				// "1:n" can answer the highest UID even above n.
-				if uint32(u) < cur.BackfillUID && uint32(u) <= cur.LastUID && !stored[uint32(u)] {
-					b.cands = append(b.cands, u)
-				}
-			}
-			slices.SortFunc(b.cands, func(a, b imap.UID) int { return int(b) - int(a) })
-		}
-	}
-	if len(b.cands) > 0 {
-		r, err := s.run(ctx, sess, rep, b.f, cur, fetchPlan{folder: b.f.Name, uids: b.cands, maxBatches: maxBatches}, true)
-		res.add(r)
-		if _, ferr := timeline.FlushPendingLinks(ctx, s.store); ferr != nil && err == nil {
-			err = ferr
-		}
-		// What is below the backfill cursor now is still to do.
-		i := slices.IndexFunc(b.cands, func(u imap.UID) bool { return uint32(u) < cur.BackfillUID })
-		if i < 0 {
-			b.cands = b.cands[:0]
-		} else {
-			b.cands = b.cands[i:]
-		}
-		if err != nil || len(b.cands) > 0 {
-			return res, false, err
-		}
-	}
-	cur.BackfillDone = true
-	cur.BeforeSince = 0
-	if cur.BackfillSince != nil {
-		// Messages before the since date are left out on purpose: they are
-		// not backlog.
-		found, err := sess.c.UIDSearch(&imap.SearchCriteria{Before: *cur.BackfillSince}, nil).Wait()
-		if err != nil {
-			return res, false, fmt.Errorf("search %s: %w", b.f.Name, err)
-		}
-		cur.BeforeSince = int64(len(found.AllUIDs()))
-	}
-	return res, true, timeline.PutCursor(ctx, s.store.Pool, *cur)
+// runSpec says what a run fetches and how it stores it.
+type runSpec struct {
+	down   bool                                 // a backfill: moves BackfillUID; else new mail: LastUID
+	long   bool                                 // many batches: the raw messages go on a second connection
+	cursor func(folder string) *timeline.Cursor // the cursor a folder's batches move
+	feed   func(send func(fetchResult) bool)    // the producer: fetches, in storing order
+	marked func(f Folder, m *stepMark) error    // a mark, once the batches before it are stored
 }
 
-// run fetches a plan and stores it batch by batch, in three stages that
-// overlap: a producer reads batch n+2 from the server while batch n+1 is
-// parsed (on every core) and batch n is committed with the cursor. The
-// stages hand batches over unbuffered, so at most three are in memory.
-// Going up (new mail) moves LastUID; going down (backfill) moves
-// BackfillUID. The cursor never passes a UID the server lists but would
-// not return.
-func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folder, cur *timeline.Cursor, plan fetchPlan, down bool) (FolderResult, error) {
-	res := FolderResult{Folder: f.Name}
+// run fetches what spec.feed produces and stores it batch by batch, in
+// three stages that overlap: the producer reads batch n+2 from the server
+// while batch n+1 is parsed (on every core) and batch n is committed with
+// its folder's cursor. The stages hand batches over unbuffered, so at most
+// three are in memory. The cursor never passes a UID the server lists but
+// would not return.
+func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec runSpec) (FolderResult, error) {
+	res := FolderResult{Folder: what}
 	fetched := make(chan fetchResult)
 	ready := make(chan preparedBatch)
 	stop := make(chan struct{})
-	go s.produce(sess, plan, fetched, stop)
-	go s.prepareStage(fetched, ready, stop, rep.Email, f.Role)
+	go s.produce(what, fetched, stop, spec.feed)
+	go s.prepareStage(fetched, ready, stop, rep)
 	defer func() {
 		close(stop)
 		for range ready { // let the producer finish the command in hand
@@ -243,25 +180,31 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 	// the rest (timeline.RawWriter); a few new messages are not worth a
 	// connection.
 	var rc *timeline.RawConn
-	if down || len(plan.uids) > s.cfg.Sync.BatchSize {
+	if spec.long || spec.down {
 		var err error
 		if rc, err = s.store.RawConn(ctx); err != nil {
 			return res, err
 		}
 		defer rc.Close()
 	}
-	done := 0
 	for r := range ready {
 		if r.err != nil {
 			return res, r.err
 		}
-		b := r.batch
+		if r.mark != nil {
+			if err := spec.marked(r.f, r.mark); err != nil {
+				return res, err
+			}
+			continue
+		}
+		b, f := r.batch, r.f
+		cur := spec.cursor(f.Name)
 		next := *cur
 		for _, u := range b.order {
 			if b.msgs[u] == nil && !b.gone[u] {
 				break
 			}
-			if down {
+			if spec.down {
 				next.BackfillUID = min(next.BackfillUID, uint32(u))
 			} else {
 				next.LastUID = max(next.LastUID, uint32(u))
@@ -283,11 +226,11 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 			for _, u := range b.order {
 				if pr := r.prepared[u]; pr != nil {
 					prs = append(prs, pr)
-					locs = append(locs, &timeline.Location{Rep: rep.Email, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
+					locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 				}
 			}
 			save := s.pipe.SaveBatch
-			if down {
+			if spec.down {
 				save = s.pipe.SaveOlder
 			}
 			rs, err := save(ctx, tx, prs, locs, raw)
@@ -306,17 +249,16 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 		res.Fetched += len(b.msgs)
 		res.Bytes += b.bytes
 		res.NewEvents += newEvents
-		done += len(b.order)
 		if s.OnProgress != nil {
-			s.OnProgress(Progress{Rep: rep.Email, Folder: f.Name, Backfill: down, Messages: len(b.msgs),
-				Bytes: b.bytes, Remaining: len(plan.uids) - done})
+			s.OnProgress(Progress{Rep: rep, Folder: f.Name, Backfill: spec.down, Messages: len(b.msgs),
+				Bytes: b.bytes, Remaining: r.remaining})
 		}
 		if b.stuck != 0 {
 			return res, &TemporaryError{fmt.Errorf("fetch %s: the server lists UID %d but did not return it; will retry",
 				f.Name, b.stuck), KindServer}
 		}
 		if len(b.gone) > 0 {
-			s.log.Debug("messages expunged while fetching", "rep", rep.Email, "folder", f.Name, "count", len(b.gone))
+			s.log.Debug("messages expunged while fetching", "rep", rep, "folder", f.Name, "count", len(b.gone))
 		}
 	}
 	return res, nil
@@ -324,19 +266,19 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep config.Rep, f Folde
 
 // preparedBatch is a fetched batch with its messages prepared.
 type preparedBatch struct {
-	batch    *fetchedBatch
+	fetchResult
 	prepared map[imap.UID]*Prepared
-	err      error
 }
 
-// prepareStage prepares each fetched batch and hands it on. After stop it
-// keeps draining in, so that the producer can finish its command.
-func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, stop <-chan struct{}, rep, role string) {
+// prepareStage prepares each fetched batch and hands it on, marks and
+// errors as they come. After stop it keeps draining in, so that the
+// producer can finish its command.
+func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, stop <-chan struct{}, rep string) {
 	defer close(out)
 	for r := range in {
-		pb := preparedBatch{batch: r.batch, err: r.err}
-		if r.err == nil {
-			pb.prepared = s.prepareAll(r.batch, rep, role)
+		pb := preparedBatch{fetchResult: r}
+		if r.err == nil && r.batch != nil {
+			pb.prepared = s.prepareAll(r.batch, rep, r.f.Role)
 		}
 		select {
 		case out <- pb:

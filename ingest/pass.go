@@ -110,42 +110,17 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 			}
 		}
 		if known && s.needsBackfill(rep, &cur) {
-			backfills = append(backfills, &backfill{f: f})
+			backfills = append(backfills, &backfill{f: f, from: cur})
 		}
 		cursors[f.Name] = cur
 	}
 
-	// Backfill, newest first, the folders in turns.
-	for len(backfills) > 0 && (budget == 0 || time.Since(start) < budget) {
-		var left []*backfill
-		for i, b := range backfills {
-			cur := cursors[b.f.Name]
-			r, done, err := s.backfillStep(ctx, sess, rep, b, &cur, backfillTurn)
-			cursors[b.f.Name] = cur
-			res.add(r)
-			if s.skipFolder(sess, rep, b.f, err) {
-				continue
-			}
-			if err != nil {
-				return false, res, err
-			}
-			if !done {
-				left = append(left, b)
-			}
-			if drain(sess.changed) {
-				// New mail in the folder being backfilled: a pass for
-				// it now, the backfill after.
-				signal(sess.changed)
-				return true, res, nil
-			}
-			if budget != 0 && time.Since(start) >= budget {
-				left = append(left, backfills[i+1:]...)
-				break
-			}
-		}
-		backfills = left
+	if len(backfills) == 0 {
+		return false, res, nil
 	}
-	return len(backfills) > 0, res, nil
+	more, r, err := s.backfillAll(ctx, sess, rep, backfills, cursors, start, budget)
+	res.add(r)
+	return more, res, err
 }
 
 // skipFolder reports whether err is a folder the server would not open,
