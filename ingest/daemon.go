@@ -164,8 +164,8 @@ func (s *Syncer) loopPass(ctx context.Context, rep config.Rep, sess **session) (
 		}
 	})
 	if res.Fetched > 0 {
-		s.log.Info("mailbox synced", "rep", rep.Email, "fetched", res.Fetched, "bytes", res.Bytes,
-			"new_events", res.NewEvents, "backfill_left", more)
+		s.log.Info("mailbox synced", append([]any{"rep", rep.Email, "fetched", res.Fetched, "bytes", res.Bytes,
+			"new_events", res.NewEvents, "backfill_left", more}, res.stages()...)...)
 	}
 	return more, classifySession(err)
 }

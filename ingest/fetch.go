@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -42,6 +43,7 @@ type fetchedBatch struct {
 	// would not return, twice: the cursor must not pass it.
 	stuck imap.UID
 	bytes int64
+	took  time.Duration // to fetch
 }
 
 // fetchPlan is a list of UIDs to fetch, in the order they are to be
@@ -175,6 +177,8 @@ func fetchSizes(c *imapclient.Client, set imap.NumSet) (map[imap.UID]int64, erro
 // stuck there.
 func (s *Syncer) fetchBatch(sess *session, folder string, uids []imap.UID, sizes map[imap.UID]int64, limit int64) (*fetchedBatch, error) {
 	fb := &fetchedBatch{order: uids, msgs: make(map[imap.UID]*fetchedMsg, len(uids)), gone: map[imap.UID]bool{}}
+	began := time.Now()
+	defer func() { fb.took = time.Since(began) }()
 	get := func(want []imap.UID) error {
 		var whole, heads []imap.UID
 		for _, u := range want {

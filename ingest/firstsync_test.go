@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -228,6 +229,18 @@ func TestBackfillTurns(t *testing.T) {
 		WHERE im.message_id = 'rfq-t@acme-buyer.de' AND qm.message_id = 'quote-t@ourco.example'`)
 	if linked != 1 {
 		t.Errorf("the inquiry is not linked to its quote after the backfill")
+	}
+	// The log says where the time went, stage by stage.
+	line := regexp.MustCompile(`msg="mailbox synced" rep=` + regexp.QuoteMeta(amy) + ` .* fetching=(\S+) parsing=(\S+) storing=(\S+)`).
+		FindStringSubmatch(r.logs.String())
+	if line == nil {
+		t.Errorf("no stage times in the log:\n%s", r.logs.String())
+	} else {
+		for i, stage := range []string{"fetching", "parsing", "storing"} {
+			if d, err := time.ParseDuration(line[i+1]); err != nil || d <= 0 || d > time.Minute {
+				t.Errorf("%s took %q, want a time over zero", stage, line[i+1])
+			}
+		}
 	}
 	// Sent's outbound mail noted links to redo in older inquiries; the end
 	// of Sent's turn applied them (inbound mail notes none).

@@ -21,12 +21,25 @@ type FolderResult struct {
 	Fetched   int
 	Bytes     int64
 	NewEvents int
+	// Where the time went: the busy time of each of the three stages of
+	// run. They overlap, so together they exceed the sync's time; the
+	// longest is the bound (the server, parsing's CPU, or the database).
+	Fetching, Parsing, Storing time.Duration
 }
 
 func (r *FolderResult) add(o FolderResult) {
 	r.Fetched += o.Fetched
 	r.Bytes += o.Bytes
 	r.NewEvents += o.NewEvents
+	r.Fetching += o.Fetching
+	r.Parsing += o.Parsing
+	r.Storing += o.Storing
+}
+
+// stages returns the stages' busy times as log attributes.
+func (r *FolderResult) stages() []any {
+	return []any{"fetching", r.Fetching.Round(time.Millisecond), "parsing", r.Parsing.Round(time.Millisecond),
+		"storing", r.Storing.Round(time.Millisecond)}
 }
 
 // Progress reports one batch stored, for progress displays.
@@ -211,6 +224,7 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 			}
 		}
 		newEvents := 0
+		began := time.Now()
 		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) (err error) {
 			newEvents = 0
 			raw := rc.Start(ctx)
@@ -246,6 +260,9 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 			return res, err
 		}
 		*cur = next
+		res.Storing += time.Since(began)
+		res.Fetching += b.took
+		res.Parsing += r.parsing
 		res.Fetched += len(b.msgs)
 		res.Bytes += b.bytes
 		res.NewEvents += newEvents
@@ -268,6 +285,7 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 type preparedBatch struct {
 	fetchResult
 	prepared map[imap.UID]*Prepared
+	parsing  time.Duration
 }
 
 // prepareStage prepares each fetched batch and hands it on, marks and
@@ -278,7 +296,9 @@ func (s *Syncer) prepareStage(in <-chan fetchResult, out chan<- preparedBatch, s
 	for r := range in {
 		pb := preparedBatch{fetchResult: r}
 		if r.err == nil && r.batch != nil {
+			began := time.Now()
 			pb.prepared = s.prepareAll(r.batch, rep, r.f.Role)
+			pb.parsing = time.Since(began)
 		}
 		select {
 		case out <- pb:

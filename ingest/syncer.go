@@ -171,8 +171,8 @@ func (s *Syncer) SyncRep(ctx context.Context, rep config.Rep) (err error) {
 	}
 	s.record(ctx, rep, err, failures, time.Time{})
 	if err == nil {
-		s.log.Info("mailbox synced", "rep", rep.Email, "folders", total.folders, "fetched", total.Fetched,
-			"bytes", total.Bytes, "new_events", total.NewEvents, "took", time.Since(start).Round(time.Millisecond))
+		s.log.Info("mailbox synced", append([]any{"rep", rep.Email, "folders", total.folders, "fetched", total.Fetched,
+			"bytes", total.Bytes, "new_events", total.NewEvents, "took", time.Since(start).Round(time.Millisecond)}, total.stages()...)...)
 	}
 	return err
 }
