@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -29,10 +30,10 @@ type backfill struct {
 // once budget (0: none) has passed since start, or when new mail was
 // signalled, and reports whether backfill remains.
 func (s *Syncer) backfillAll(ctx context.Context, sess *session, rep config.Rep, backfills []*backfill,
-	cursors map[string]timeline.Cursor, start time.Time, budget time.Duration) (more bool, res FolderResult, err error) {
-	curs := make(map[string]*timeline.Cursor, len(backfills))
+	start time.Time, budget time.Duration) (more bool, res FolderResult, err error) {
+	curs := make(map[string]*timeline.Cursor, len(backfills)) // what the stored batches moved them to
 	for _, b := range backfills {
-		cur := cursors[b.f.Name]
+		cur := b.from
 		curs[b.f.Name] = &cur
 	}
 	// feed runs in the producer's goroutine; run returns only after it
@@ -79,9 +80,12 @@ func (s *Syncer) backfillAll(ctx context.Context, sess *session, rep config.Rep,
 	}
 	res, err = s.run(ctx, sess, rep.Email, "backfill", runSpec{down: true, cursor: func(name string) *timeline.Cursor { return curs[name] },
 		feed: feed, marked: marked})
-	// Links deferred by batches stored before an error are applied too.
-	if _, ferr := timeline.FlushPendingLinks(ctx, s.store); ferr != nil && err == nil {
-		err = ferr
+	if err != nil {
+		// The links deferred by the batches stored before the error (each
+		// turn's mark applied those before it).
+		if _, ferr := timeline.FlushPendingLinks(ctx, s.store); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
 	}
 	return more, res, err
 }
@@ -118,7 +122,7 @@ func (s *Syncer) backfillTurn(ctx context.Context, sess *session, rep config.Rep
 	}
 	if len(b.cands) > 0 {
 		plan := fetchPlan{f: b.f, uids: b.cands, sizes: b.sizes, maxBatches: backfillTurn}
-		pos, ok := s.fetchPlan(sess, &plan, 0, send)
+		pos, ok := s.fetchPlan(sess, &plan, send)
 		b.cands, b.sizes = b.cands[pos:], plan.sizes
 		if !ok {
 			return false, false

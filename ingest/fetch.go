@@ -93,16 +93,16 @@ func (s *Syncer) produce(what string, out chan<- fetchResult, stop <-chan struct
 	})
 }
 
-// fetchPlan fetches plan batch by batch from position pos, up to
-// plan.maxBatches batches, handing each to send. It returns the position
-// reached and whether to go on: false after an error (sent), a batch with
-// a stuck UID, or when send refused.
-func (s *Syncer) fetchPlan(sess *session, plan *fetchPlan, pos int, send func(fetchResult) bool) (int, bool) {
+// fetchPlan fetches plan batch by batch, up to plan.maxBatches batches,
+// handing each to send. It returns how many of plan.uids it took, and
+// whether to go on: false after an error (sent), a batch with a stuck
+// UID, or when send refused.
+func (s *Syncer) fetchPlan(sess *session, plan *fetchPlan, send func(fetchResult) bool) (int, bool) {
 	limit := s.cfg.Sync.MaxMessageBytes()
 	if plan.sizes == nil {
 		plan.sizes = map[imap.UID]int64{}
 	}
-	n := 0
+	pos, n := 0, 0
 	for pos < len(plan.uids) && (plan.maxBatches == 0 || n < plan.maxBatches) {
 		// RFC822.SIZE first, so that a message over the limit is never
 		// fetched whole and batches can be cut by bytes.

@@ -15,9 +15,8 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-// FolderResult counts what one folder sync did.
+// FolderResult counts what syncing folders did.
 type FolderResult struct {
-	Folder    string
 	Fetched   int
 	Bytes     int64
 	NewEvents int
@@ -56,7 +55,7 @@ type Progress struct {
 // after a UIDVALIDITY change) it only sets the cursors: the backfill then
 // fetches the folder newest first.
 func (s *Syncer) syncNew(ctx context.Context, sess *session, rep config.Rep, f Folder, cur *timeline.Cursor, known bool) (FolderResult, error) {
-	res := FolderResult{Folder: f.Name}
+	var res FolderResult
 	sel, err := sess.examine(f.Name)
 	if err != nil {
 		return res, err
@@ -120,7 +119,7 @@ func (s *Syncer) syncNew(ctx context.Context, sess *session, rep config.Rep, f F
 		res, err = s.run(ctx, sess, rep.Email, f.Name, runSpec{
 			long:   len(uids) > s.cfg.Sync.BatchSize,
 			cursor: func(string) *timeline.Cursor { return cur },
-			feed:   func(send func(fetchResult) bool) { s.fetchPlan(sess, &plan, 0, send) },
+			feed:   func(send func(fetchResult) bool) { s.fetchPlan(sess, &plan, send) },
 		})
 		if err != nil {
 			return res, err
@@ -177,7 +176,7 @@ type runSpec struct {
 // three are in memory. The cursor never passes a UID the server lists but
 // would not return.
 func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec runSpec) (FolderResult, error) {
-	res := FolderResult{Folder: what}
+	var res FolderResult
 	fetched := make(chan fetchResult)
 	ready := make(chan preparedBatch)
 	stop := make(chan struct{})

@@ -112,13 +112,12 @@ func (s *Syncer) pass(ctx context.Context, sess *session, rep config.Rep, budget
 		if known && s.needsBackfill(rep, &cur) {
 			backfills = append(backfills, &backfill{f: f, from: cur})
 		}
-		cursors[f.Name] = cur
 	}
 
 	if len(backfills) == 0 {
 		return false, res, nil
 	}
-	more, r, err := s.backfillAll(ctx, sess, rep, backfills, cursors, start, budget)
+	more, r, err := s.backfillAll(ctx, sess, rep, backfills, start, budget)
 	res.add(r)
 	return more, res, err
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +185,7 @@ func benchSync(b *testing.B, rep, user string, n int) syncRun {
 	}
 	// The next run starts clean: no autovacuum of this run's tables, no
 	// dirty pages of it left to write.
-	dropDatabase(b, dbURL)
+	testenv.DropDatabase(b, dbURL)
 	return r
 }
 
@@ -217,26 +216,6 @@ func copyFile(b *testing.B, src, dst string) {
 	defer out.Close()
 	if _, err := io.Copy(out, in); err != nil {
 		b.Error(err)
-	}
-}
-
-// dropDatabase drops the database of url, and checkpoints.
-func dropDatabase(b *testing.B, dbURL string) {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	conn, err := pgx.Connect(context.Background(), u.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	for _, q := range []string{"DROP DATABASE " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)", "CHECKPOINT"} {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			b.Fatalf("%s: %v", q, err)
-		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -126,12 +127,31 @@ func newDatabase(t testing.TB, template string) string {
 	if err := pgExec(pg.URL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{template}.Sanitize()+" STRATEGY FILE_COPY"); err != nil {
 		t.Fatalf("testenv: create database %s: %v", name, err)
 	}
-	t.Cleanup(func() {
-		if err := pgExec(pg.URL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("testenv: drop database %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { dropDatabase(t, pg, name) })
 	return pg.DatabaseURL(name)
+}
+
+// DropDatabase drops a database of MigratedPostgres or Postgres before
+// the test ends, and checkpoints, so that what comes next neither shares
+// the server with its autovacuum nor writes its dirty pages (a benchmark
+// of gigabytes that runs twice).
+func DropDatabase(t testing.TB, dbURL string) {
+	t.Helper()
+	pg := postgres.get(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: drop database: %v", err)
+	}
+	dropDatabase(t, pg, strings.TrimPrefix(u.Path, "/"))
+	if err := pgExec(pg.URL, "CHECKPOINT"); err != nil {
+		t.Errorf("testenv: checkpoint: %v", err)
+	}
+}
+
+func dropDatabase(t testing.TB, pg *services.Postgres, name string) {
+	if err := pgExec(pg.URL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Errorf("testenv: drop database %s: %v", name, err)
+	}
 }
 
 // pgExec runs one statement on its own connection: CREATE and DROP
