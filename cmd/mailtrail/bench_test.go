@@ -33,6 +33,8 @@ import (
 //	go test -run '^$' -bench BenchmarkIdlePoll -benchtime 1x -timeout 30m ./cmd/mailtrail/
 //
 // MAILTRAIL_BENCH_MESSAGES changes the mailbox size (default 20000);
+// MAILTRAIL_BENCH_PG=socket has the sync reach PostgreSQL through its Unix
+// socket instead of TCP on loopback;
 // MAILTRAIL_BENCH_CPUPROFILE=FILE runs the sync in the test process
 // under the CPU profiler instead of as the binary (no memory figure then);
 // MAILTRAIL_BENCH_PGLOG=FILE saves PostgreSQL's log of every statement
@@ -71,7 +73,8 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 	bytes := writeMaildir(b, dc, user, "", n-sent, func() []byte { return gen.sized(rep, false, gen.benchSize()).Raw }, true)
 	bytes += writeMaildir(b, dc, user, "Sent", sent, func() []byte { return gen.sized(rep, true, gen.benchSize()).Raw }, true)
 	mb := float64(bytes) / (1 << 20)
-	b.Logf("mailbox: %d messages, %.0f MB (INBOX %d, Sent %d), written in %v", n, mb, n-sent, sent, time.Since(start).Round(time.Second))
+	b.Logf("mailbox: %d messages, %.0f MB (INBOX %d, Sent %d), written in %v; the sync reaches PostgreSQL over %s", n, mb, n-sent, sent,
+		time.Since(start).Round(time.Second), envOr("MAILTRAIL_BENCH_PG", "tcp"))
 
 	// mbsync, twice into fresh Maildirs: the first run also warms
 	// Dovecot's caches. The sync runs as often, each into a fresh
@@ -121,6 +124,22 @@ func BenchmarkSyncVsMbsync(b *testing.B) {
 		best.Seconds()/mbsyncBest.Seconds(), sum.Seconds()/mbsyncSum.Seconds())
 }
 
+// benchDatabaseURL is how the sync reaches the database: over TCP on
+// loopback (MAILTRAIL_BENCH_PG=tcp, the default), or through the
+// cluster's Unix socket (socket), as a daemon on PostgreSQL's own host
+// can.
+func benchDatabaseURL(b *testing.B, dbURL string) string {
+	switch v := envOr("MAILTRAIL_BENCH_PG", "tcp"); v {
+	case "tcp":
+		return dbURL
+	case "socket":
+		return testenv.SocketURL(b, dbURL)
+	default:
+		b.Fatalf("MAILTRAIL_BENCH_PG=%q: want tcp or socket", v)
+		return ""
+	}
+}
+
 // syncRun is what one run of the sync measured.
 type syncRun struct {
 	took          time.Duration
@@ -133,7 +152,7 @@ type syncRun struct {
 // (MAILTRAIL_BENCH_CPUPROFILE), and logs the services' CPU meanwhile.
 func benchSync(b *testing.B, rep, user string, n int) syncRun {
 	dbURL := testenv.MigratedPostgres(b)
-	cfgPath := syncConfig(b, dbURL, [][2]string{{rep, user}}, "")
+	cfgPath := syncConfig(b, benchDatabaseURL(b, dbURL), [][2]string{{rep, user}}, "")
 	pgLog := os.Getenv("MAILTRAIL_BENCH_PGLOG")
 	if pgLog != "" {
 		conn, err := pgx.Connect(context.Background(), dbURL)

@@ -148,6 +148,23 @@ func DropDatabase(t testing.TB, dbURL string) {
 	}
 }
 
+// SocketURL returns the URL of a database of MigratedPostgres or Postgres
+// through the cluster's Unix socket; the test fails when the cluster has
+// none (its directory's path is too long for one).
+func SocketURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	pg := postgres.get(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: socket URL: %v", err)
+	}
+	s := pg.SocketURL(strings.TrimPrefix(u.Path, "/"))
+	if s == "" {
+		t.Fatalf("testenv: the cluster in %s has no Unix socket: its path is too long", pg.Dir)
+	}
+	return s
+}
+
 func dropDatabase(t testing.TB, pg *services.Postgres, name string) {
 	if err := pgExec(pg.URL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		t.Errorf("testenv: drop database %s: %v", name, err)

@@ -49,6 +49,36 @@ func TestPostgresDatabasePerTest(t *testing.T) {
 	}
 }
 
+// The same database is reached through the Unix socket, over no TCP
+// connection (inet_client_addr is NULL only there).
+func TestPostgresUnixSocket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Postgres(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE seen (x int); INSERT INTO seen VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	socketURL := testenv.SocketURL(t, url)
+	if !strings.Contains(socketURL, "host=%2F") {
+		t.Fatalf("socket URL %q names no socket directory", socketURL)
+	}
+	local, err := pgx.Connect(ctx, socketURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close(ctx)
+	var x int
+	var tcp bool
+	if err := local.QueryRow(ctx, `SELECT x, inet_client_addr() IS NOT NULL FROM seen`).Scan(&x, &tcp); err != nil || x != 7 || tcp {
+		t.Fatalf("through the socket: x=%d over TCP=%v, %v", x, tcp, err)
+	}
+}
+
 func TestMeiliIndexAndSearch(t *testing.T) {
 	t.Parallel()
 	url, key := testenv.Meili(t)
