@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/mailtrail/mailtrail/internal/testenv"
@@ -33,6 +35,7 @@ type cli struct {
 	config string
 	users  map[string]string
 	token  string
+	db     string // the config's database URL
 }
 
 func buildBinary(t testing.TB) string {
@@ -53,7 +56,7 @@ func newCLI(t *testing.T, apiAddr string) *cli {
 	pw := filepath.Join(dir, "imap-password")
 	os.WriteFile(pw, []byte(dc.Password+"\n"), 0o600)
 	host, port, _ := net.SplitHostPort(dc.TLSAddr)
-	c := &cli{t: t, bin: buildBinary(t), users: map[string]string{}, token: "test-token-0123456789"}
+	c := &cli{t: t, bin: buildBinary(t), users: map[string]string{}, token: "test-token-0123456789", db: dbURL}
 	c.users["amy@ourco.example"] = testenv.User(t) + "-amy"
 	c.users["bob@ourco.example"] = testenv.User(t) + "-bob"
 	cfg := fmt.Sprintf(`database:
@@ -321,6 +324,33 @@ func TestCLIBadConfigNamesKey(t *testing.T) {
 	_, errs, code := c.run("status")
 	if code == 0 || !strings.Contains(errs, "intervall") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// A daemon on PostgreSQL's own host can reach it through the Unix socket
+// (a URL with host=DIR, here from MAILTRAIL_DATABASE_URL over the config's
+// TCP URL): nothing in mailtrail assumes TCP.
+func TestCLIDatabaseUnixSocket(t *testing.T) {
+	c := newCLI(t, freePort(t))
+	socketURL := testenv.SocketURL(t, c.db)
+	t.Setenv("MAILTRAIL_DATABASE_URL", socketURL)
+	c.mustRun("migrate")
+	conn, err := pgx.Connect(context.Background(), c.db) // over TCP
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var tables int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_tables WHERE tablename IN ('messages', 'events')`).Scan(&tables); err != nil || tables != 2 {
+		t.Fatalf("schema applied through the socket, seen over TCP: %d tables, %v", tables, err)
+	}
+	u, _ := url.Parse(socketURL)
+	q := u.Query()
+	q.Set("host", filepath.Join(t.TempDir(), "no-server-here"))
+	u.RawQuery = q.Encode()
+	t.Setenv("MAILTRAIL_DATABASE_URL", u.String())
+	if _, errs, code := c.run("status"); code == 0 {
+		t.Errorf("status through a socket directory with no server: exit 0, stderr %q", errs)
 	}
 }
 
