@@ -108,6 +108,9 @@ const saveChunk = 16
 // one of its ids.
 func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, l *Relinks, raw *RawWriter) ([]SaveResult, error) {
 	rs := make([]SaveResult, 0, len(cs))
+	if err := replanAsTablesGrow(ctx, db, len(cs)); err != nil {
+		return rs, err
+	}
 	for start := 0; start < len(cs); start += saveChunk {
 		end := min(len(cs), start+saveChunk)
 		sts, err := captureChunk(ctx, db, cs[start:end], locs[start:end], raw == nil)
@@ -124,6 +127,38 @@ func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location,
 		}
 	}
 	return rs, nil
+}
+
+// replanAsTablesGrow drops the connection's cached plans each time the
+// messages saved through it have doubled (from 256 on), so that the saves'
+// generic plans (CapturePlans) are made again for tables of their new
+// size. A plan made on a first sync's nearly empty tables takes every
+// table for a row or two and may read a whole index where it should look
+// up a key: such a plan of the inquiry links read every inquiry of every
+// customer for each batch, and PostgreSQL plans again only after an
+// ANALYZE, which autovacuum seldom runs within a sync. db is a
+// transaction or a connection; on a pool, nothing is dropped.
+func replanAsTablesGrow(ctx context.Context, db BatchDB, n int) error {
+	c, ok := db.(interface{ Conn() *pgx.Conn })
+	if !ok || c.Conn() == nil {
+		return nil
+	}
+	data := c.Conn().PgConn().CustomData()
+	saved, _ := data["mailtrail.saved"].(int)
+	next, _ := data["mailtrail.replanAt"].(int)
+	if next == 0 {
+		next = 256
+	}
+	saved += n
+	data["mailtrail.saved"] = saved
+	if saved < next {
+		return nil
+	}
+	data["mailtrail.replanAt"] = 2 * saved
+	if _, err := db.Exec(ctx, "DISCARD PLANS"); err != nil {
+		return fmt.Errorf("drop cached plans: %w", err)
+	}
+	return nil
 }
 
 // captured is captureSQL's row for a message: for a new one, its
@@ -263,7 +298,9 @@ func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveRe
 // when scanning a whole table or index looks cheapest: with sequential
 // scans, merge joins and hash joins ruled out, the plans are the index
 // lookups they stay right for as the tables grow. Every statement of a
-// save is such a lookup. (A merge join of the inquiry links' update with
+// save is such a lookup. Not every choice among indexes is, though (a
+// whole index read for a key, see relinkSQL): replanAsTablesGrow has the
+// plans made again as the tables grow. (A merge join of the inquiry links' update with
 // the whole events primary key, planned at 2,000 events, was the one
 // statement of a sync that grew with the mailbox.)
 func CapturePlans(ctx context.Context, db DB) error {
