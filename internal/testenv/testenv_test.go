@@ -21,15 +21,21 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestPostgresDatabasePerTest(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	url := testenv.Postgres(t)
-	conn, err := pgx.Connect(ctx, url)
+// connect opens a connection to url, closed when the test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func TestPostgresDatabasePerTest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn := connect(t, testenv.Postgres(t))
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("SELECT 1 = %d, %v", one, err)
@@ -38,11 +44,7 @@ func TestPostgresDatabasePerTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second database is empty: tests cannot see each other's tables.
-	other, err := pgx.Connect(ctx, testenv.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := connect(t, testenv.Postgres(t))
 	var n int
 	if err := other.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename = 'contact'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("contact tables in a fresh database: %d, %v", n, err)
@@ -55,11 +57,7 @@ func TestPostgresUnixSocket(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := testenv.Postgres(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, url)
 	if _, err := conn.Exec(ctx, `CREATE TABLE seen (x int); INSERT INTO seen VALUES (7)`); err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +65,7 @@ func TestPostgresUnixSocket(t *testing.T) {
 	if !strings.Contains(socketURL, "host=%2F") {
 		t.Fatalf("socket URL %q names no socket directory", socketURL)
 	}
-	local, err := pgx.Connect(ctx, socketURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close(ctx)
+	local := connect(t, socketURL)
 	var x int
 	var tcp bool
 	if err := local.QueryRow(ctx, `SELECT x, inet_client_addr() IS NOT NULL FROM seen`).Scan(&x, &tcp); err != nil || x != 7 || tcp {
