@@ -298,11 +298,12 @@ func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveRe
 // when scanning a whole table or index looks cheapest: with sequential
 // scans, merge joins and hash joins ruled out, the plans are the index
 // lookups they stay right for as the tables grow. Every statement of a
-// save is such a lookup. Not every choice among indexes is, though (a
-// whole index read for a key, see relinkSQL): replanAsTablesGrow has the
-// plans made again as the tables grow. (A merge join of the inquiry links' update with
+// save is such a lookup. (A merge join of the inquiry links' update with
 // the whole events primary key, planned at 2,000 events, was the one
-// statement of a sync that grew with the mailbox.)
+// statement of a sync that grew with the mailbox.) The choice among
+// indexes made on small tables can still be wrong (a whole index read for
+// a key, see relinkSQL): replanAsTablesGrow has the plans made again as
+// the tables grow.
 func CapturePlans(ctx context.Context, db DB) error {
 	_, err := db.Exec(ctx, capturePlansSQL)
 	if err != nil {
