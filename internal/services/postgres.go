@@ -26,8 +26,8 @@ type Postgres struct {
 	Dir  string // service directory: cluster in Dir/data, log in Dir/postgres.log
 	Port int
 	URL  string // the "mailtrail" database, e.g. postgres://mailtrail@127.0.0.1:PORT/mailtrail?sslmode=disable
-	// Socket is the directory of the cluster's Unix socket (Dir), or ""
-	// when Dir's path is too long for one.
+	// Socket is the directory of the cluster's Unix socket, or "" for
+	// none (see SocketSetting).
 	Socket string
 
 	proc *proc
@@ -85,20 +85,17 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, settings .
 }
 
 func startPostgresOn(ctx context.Context, bin, dir, data string, port int, acct account, settings []string) (*Postgres, error) {
-	// A Unix socket as well when its path fits (sun_path is 108 bytes):
-	// a client on this host that sends much (the raw messages of a sync)
-	// spends less CPU on it than on TCP.
-	socket := ""
-	if len(dir)+len("/.s.PGSQL.65535.lock") < 108 {
-		socket = dir
-	}
 	args := []string{"-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories=" + socket,
+		"-c", "unix_socket_directories=", // TCP only unless asked: see SocketSetting
 		"-c", "logging_collector=off",
 	}
+	socket := ""
 	for _, s := range settings {
 		args = append(args, "-c", s)
+		if dir, ok := strings.CutPrefix(s, "unix_socket_directories="); ok {
+			socket = dir
+		}
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = dir
@@ -122,8 +119,21 @@ func (p *Postgres) DatabaseURL(name string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", pgUser, p.Port, name)
 }
 
+// SocketSetting is the server setting that has a cluster in dir listen on
+// a Unix socket in dir as well, or "" when the socket's path would not fit
+// (sun_path is 108 bytes). A client on the same host that sends much (the
+// raw messages of a sync) spends less CPU on a socket than on TCP. Not
+// every file system holds sockets, so a cluster has none unless asked.
+func SocketSetting(dir string) string {
+	dir, err := filepath.Abs(dir)
+	if err != nil || len(dir)+len("/.s.PGSQL.65535.lock") >= 108 {
+		return ""
+	}
+	return "unix_socket_directories=" + dir
+}
+
 // SocketURL returns the URL of database name through the cluster's Unix
-// socket, or "" when it has none (its directory's path was too long).
+// socket, or "" when it has none (see SocketSetting).
 func (p *Postgres) SocketURL(name string) string {
 	if p.Socket == "" {
 		return ""

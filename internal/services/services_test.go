@@ -171,3 +171,13 @@ func TestHandOverRejectsUnreachableDir(t *testing.T) {
 		t.Fatalf("handOver under a 0700 parent: %v", err)
 	}
 }
+
+// A cluster gets a Unix socket only where its path fits in sun_path.
+func TestSocketSetting(t *testing.T) {
+	if s := SocketSetting("/tmp/mt/postgres"); s != "unix_socket_directories=/tmp/mt/postgres" {
+		t.Errorf("short dir: %q", s)
+	}
+	if s := SocketSetting("/" + strings.Repeat("d", 90)); s != "" {
+		t.Errorf("a socket path over 107 bytes: %q", s)
+	}
+}

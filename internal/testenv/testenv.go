@@ -49,9 +49,12 @@ var (
 	postgres = lazily("postgres", func(ctx context.Context, dir string) (*services.Postgres, error) {
 		// Durability is pointless for a throw-away cluster and costs seconds;
 		// minimal WAL also makes CREATE DATABASE faster.
-		return services.StartPostgres(ctx, dir, logger(),
-			"fsync=off", "synchronous_commit=off", "full_page_writes=off",
-			"wal_level=minimal", "max_wal_senders=0", "max_connections=200")
+		settings := []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off",
+			"wal_level=minimal", "max_wal_senders=0", "max_connections=200"}
+		if s := services.SocketSetting(dir); s != "" {
+			settings = append(settings, s) // for SocketURL
+		}
+		return services.StartPostgres(ctx, dir, logger(), settings...)
 	}, (*services.Postgres).Stop)
 	meili = lazily("meili", func(ctx context.Context, dir string) (*services.Meili, error) {
 		return services.StartMeili(ctx, dir, logger())
@@ -150,7 +153,7 @@ func DropDatabase(t testing.TB, dbURL string) {
 
 // SocketURL returns the URL of a database of MigratedPostgres or Postgres
 // through the cluster's Unix socket; the test fails when the cluster has
-// none (its directory's path is too long for one).
+// none (its directory's path is too long for one: services.SocketSetting).
 func SocketURL(t testing.TB, dbURL string) string {
 	t.Helper()
 	pg := postgres.get(t)
