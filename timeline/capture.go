@@ -137,7 +137,7 @@ func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location,
 // up a key: such a plan of the inquiry links read every inquiry of every
 // customer for each batch, and PostgreSQL plans again only after an
 // ANALYZE, which autovacuum seldom runs within a sync. db is a
-// transaction or a connection; on a pool, nothing is dropped.
+// transaction, whose connection is counted; on a pool, nothing is.
 func replanAsTablesGrow(ctx context.Context, db BatchDB, n int) error {
 	c, ok := db.(interface{ Conn() *pgx.Conn })
 	if !ok || c.Conn() == nil {

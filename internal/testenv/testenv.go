@@ -141,11 +141,7 @@ func newDatabase(t testing.TB, template string) string {
 func DropDatabase(t testing.TB, dbURL string) {
 	t.Helper()
 	pg := postgres.get(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatalf("testenv: drop database: %v", err)
-	}
-	dropDatabase(t, pg, strings.TrimPrefix(u.Path, "/"))
+	dropDatabase(t, pg, databaseName(t, dbURL))
 	if err := pgExec(pg.URL, "CHECKPOINT"); err != nil {
 		t.Errorf("testenv: checkpoint: %v", err)
 	}
@@ -157,15 +153,22 @@ func DropDatabase(t testing.TB, dbURL string) {
 func SocketURL(t testing.TB, dbURL string) string {
 	t.Helper()
 	pg := postgres.get(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatalf("testenv: socket URL: %v", err)
-	}
-	s := pg.SocketURL(strings.TrimPrefix(u.Path, "/"))
+	s := pg.SocketURL(databaseName(t, dbURL))
 	if s == "" {
 		t.Fatalf("testenv: the cluster in %s has no Unix socket: its path is too long", pg.Dir)
 	}
 	return s
+}
+
+// databaseName is the name of the database of a URL that Postgres or
+// MigratedPostgres returned.
+func databaseName(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: database URL: %v", err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func dropDatabase(t testing.TB, pg *services.Postgres, name string) {
