@@ -1,22 +1,32 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// serviceCPU returns the CPU seconds used so far by each service this
+// cpuUse is CPU time, with the kernel's part apart: on the machine the
+// figures come from, the kernel's part is a third of the whole and the
+// part that varies from run to run (see the README's benchmarks).
+type cpuUse struct{ total, kernel float64 } // seconds
+
+func (c cpuUse) minus(o cpuUse) cpuUse { return cpuUse{c.total - o.total, c.kernel - o.kernel} }
+
+func (c cpuUse) String() string { return fmt.Sprintf("%.1f s (kernel %.1f s)", c.total, c.kernel) }
+
+// serviceCPU returns the CPU time used so far by each service this
 // test process started (PostgreSQL, Dovecot, ...), by the name of the
 // service's first process: its own time, its reaped children's, and that
 // of every live descendant. The difference of two readings is what the
 // services spent in between, PostgreSQL's exited backends included.
-func serviceCPU() map[string]float64 {
+func serviceCPU() map[string]cpuUse {
 	type proc struct {
 		ppid int
 		comm string
-		cpu  float64
+		cpu  cpuUse
 	}
 	procs := map[int]proc{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
@@ -36,12 +46,12 @@ func serviceCPU() map[string]float64 {
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
 		ppid, _ := strconv.Atoi(f[1])
-		var ticks float64
-		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
-			v, _ := strconv.ParseFloat(f[i], 64)
-			ticks += v
+		var ticks [4]float64 // utime stime cutime cstime
+		for i := range ticks {
+			ticks[i], _ = strconv.ParseFloat(f[11+i], 64)
 		}
-		procs[pid] = proc{ppid, s[open+1 : close], ticks / 100} // USER_HZ
+		use := cpuUse{ticks[0] + ticks[1] + ticks[2] + ticks[3], ticks[1] + ticks[3]}
+		procs[pid] = proc{ppid, s[open+1 : close], cpuUse{use.total / 100, use.kernel / 100}} // USER_HZ
 	}
 	top := func(pid int) int { // the ancestor that is our child, or 0
 		for pid != 0 {
@@ -56,11 +66,17 @@ func serviceCPU() map[string]float64 {
 		}
 		return 0
 	}
-	out := map[string]float64{}
+	out := map[string]cpuUse{}
 	for pid, p := range procs {
 		if t := top(pid); t != 0 {
-			out[procs[t].comm] += p.cpu
+			sum := out[procs[t].comm]
+			out[procs[t].comm] = cpuUse{sum.total + p.cpu.total, sum.kernel + p.cpu.kernel}
 		}
 	}
 	return out
+}
+
+// processCPU is the CPU time of a command that has exited.
+func processCPU(ps *os.ProcessState) cpuUse {
+	return cpuUse{(ps.UserTime() + ps.SystemTime()).Seconds(), ps.SystemTime().Seconds()}
 }
