@@ -143,8 +143,9 @@ func benchDatabaseURL(b *testing.B, dbURL string) string {
 // settle writes out what the page cache holds dirty before a timed run,
 // so that no run pays for the writeback of what came before it: the
 // mailbox written into Dovecot, an earlier run's Maildir or database.
-// (It takes 20-160 ms, 2 s before mbsync's first run; the first runs of
-// both sides stay the slower ones, so writeback is not why.)
+// (It takes 20-160 ms, 2 s before mbsync's first run. The first runs of
+// both sides stay the slower ones, so writeback is not why; this
+// machine's memory is, see the README's note below its benchmarks.)
 func settle() time.Duration {
 	begin := time.Now()
 	syscall.Sync()

@@ -15,6 +15,8 @@ type cpuUse struct{ total, kernel float64 } // seconds
 
 func (c cpuUse) minus(o cpuUse) cpuUse { return cpuUse{c.total - o.total, c.kernel - o.kernel} }
 
+func (c cpuUse) plus(o cpuUse) cpuUse { return cpuUse{c.total + o.total, c.kernel + o.kernel} }
+
 func (c cpuUse) String() string { return fmt.Sprintf("%.1f s (kernel %.1f s)", c.total, c.kernel) }
 
 // serviceCPU returns the CPU time used so far by each service this
@@ -50,8 +52,8 @@ func serviceCPU() map[string]cpuUse {
 		for i := range ticks {
 			ticks[i], _ = strconv.ParseFloat(f[11+i], 64)
 		}
-		use := cpuUse{ticks[0] + ticks[1] + ticks[2] + ticks[3], ticks[1] + ticks[3]}
-		procs[pid] = proc{ppid, s[open+1 : close], cpuUse{use.total / 100, use.kernel / 100}} // USER_HZ
+		use := cpuUse{(ticks[0] + ticks[1] + ticks[2] + ticks[3]) / 100, (ticks[1] + ticks[3]) / 100} // USER_HZ
+		procs[pid] = proc{ppid, s[open+1 : close], use}
 	}
 	top := func(pid int) int { // the ancestor that is our child, or 0
 		for pid != 0 {
@@ -69,8 +71,7 @@ func serviceCPU() map[string]cpuUse {
 	out := map[string]cpuUse{}
 	for pid, p := range procs {
 		if t := top(pid); t != 0 {
-			sum := out[procs[t].comm]
-			out[procs[t].comm] = cpuUse{sum.total + p.cpu.total, sum.kernel + p.cpu.kernel}
+			out[procs[t].comm] = out[procs[t].comm].plus(p.cpu)
 		}
 	}
 	return out
