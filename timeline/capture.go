@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -96,16 +97,18 @@ func SaveUnlinked(ctx context.Context, db BatchDB, c *Captured, loc *Location, l
 // saveChunk is how many messages SaveMany sends to the server at once: a
 // round trip each made waiting on the network and the scheduler most of
 // a sync's time on few cores, and a chunk rather than the whole batch
-// lets a RawWriter start on the first messages' raw bytes meanwhile.
-const saveChunk = 16
+// lets a RawWriter start on the first messages' raw bytes meanwhile. The
+// chunk's messages are a few statements (captureGroups): the more
+// messages in one, the less each costs the server.
+const saveChunk = 64
 
 // SaveMany is SaveUnlinked for cs in order, locs[i] being where cs[i] was
-// found (nil for none). A new message is one statement (captureSQL), and
-// saveChunk of them take one round trip. What that statement leaves to do,
-// rare during a sync, follows each chunk in order: a stored message's
-// copy, a Message-ID reused by another message, threads to merge when a
-// message's ids lead to several, or a concurrent transaction's claim on
-// one of its ids.
+// found (nil for none). New messages are saved a group at a time, one
+// statement each (captureSQL, captureGroups), and saveChunk of them take
+// one round trip. What that statement leaves to do, rare during a sync,
+// follows each chunk in order: a stored message's copy, a Message-ID
+// reused by another message, threads to merge when a message's ids lead
+// to several, or a concurrent transaction's claim on one of its ids.
 func SaveMany(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, l *Relinks, raw *RawWriter) ([]SaveResult, error) {
 	rs := make([]SaveResult, 0, len(cs))
 	if err := replanAsTablesGrow(ctx, db, len(cs)); err != nil {
@@ -178,45 +181,120 @@ type prefixedRow struct {
 
 func (r prefixedRow) Scan(dest ...any) error { return r.Row.Scan(append(r.dest, dest...)...) }
 
-// captureChunk runs captureSQL for each of cs in one round trip, with
-// CapturePlans whatever the caller did: planning captureSQL anew took 3 ms
-// (BenchmarkSaveMessage).
+// captureChunk saves cs in one round trip: a captureSQL statement for
+// each of captureGroups, with CapturePlans whatever the caller did:
+// planning captureSQL anew took 3 ms (BenchmarkSaveMessage).
 func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, withRaw bool) ([]captured, error) {
-	b := &pgx.Batch{}
-	b.Queue(capturePlansSQL)
 	out := make([]captured, len(cs))
 	for i, c := range cs {
-		o := &out[i]
-		o.m = newThreadMessage(c)
-		o.keys = o.m.keys
-		subjectKey, isReply := SubjectKey(c.Subject)
-		args := append(messageArgs(c, c.DedupKey), o.m.keys, eventCustomers(c.Events), subjectKey, isReply,
-			o.m.at, ThreadWindow)
-		if locs[i] != nil {
-			args = append(args, locationArgs(locs[i])...)
-		} else {
-			args = append(args, nil, nil, nil, nil)
-		}
-		var rawArg []byte
+		out[i].m = newThreadMessage(c)
+		out[i].keys = out[i].m.keys
+	}
+	groups := captureGroups(cs, out)
+	b := &pgx.Batch{}
+	b.Queue(capturePlansSQL)
+	for _, g := range groups {
+		rows := make([]captureRow, len(g))
+		bodies := make([]string, len(g))
+		var raws [][]byte
 		if withRaw {
-			rawArg = nonNilBytes(c.Raw)
+			raws = make([][]byte, len(g))
 		}
-		args = append(append(args, rawArg), eventColumns(c.Events, c.Quote)...)
-		b.Queue(captureSQL, args...)
+		for k, i := range g {
+			rows[k] = newCaptureRow(k, cs[i], out[i].m, locs[i])
+			bodies[k] = cs[i].Body
+			if withRaw {
+				raws[k] = nonNilBytes(cs[i].Raw)
+			}
+		}
+		js, err := json.Marshal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("save messages: %w", err)
+		}
+		b.Queue(captureSQL, string(js), raws, ThreadWindow, QuoteWindow, bodies)
 	}
 	br := db.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("set capture plans: %w", err)
 	}
-	for i, c := range cs {
-		o := &out[i]
-		row := prefixedRow{br.QueryRow(), []any{&o.m.id, &o.isNew, &o.storedHash, &o.m.found, &o.m.nFound}}
-		if err := o.scan(row); err != nil {
-			return nil, fmt.Errorf("save message %s: %w", c.DedupKey, err)
+	for _, g := range groups {
+		if err := scanGroup(br, cs, out, g); err != nil {
+			return nil, err
 		}
 	}
 	return out, br.Close()
+}
+
+// scanGroup reads captureSQL's rows for the messages g of cs into out:
+// one row each, in order.
+func scanGroup(br pgx.BatchResults, cs []*Captured, out []captured, g []int) error {
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("save message %s: %w", cs[g[0]].DedupKey, err)
+	}
+	defer rows.Close()
+	n := 0
+	for ; rows.Next(); n++ {
+		if n == len(g) {
+			return fmt.Errorf("save messages %s...: more rows than messages", cs[g[0]].DedupKey)
+		}
+		o := &out[g[n]]
+		var pos int
+		row := prefixedRow{rows, []any{&pos, &o.m.id, &o.isNew, &o.storedHash, &o.m.found, &o.m.nFound}}
+		if err := o.scan(row); err != nil {
+			return fmt.Errorf("save message %s: %w", cs[g[n]].DedupKey, err)
+		}
+		if pos != n {
+			return fmt.Errorf("save message %s: row %d came as %d", cs[g[n]].DedupKey, pos, n)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("save message %s: %w", cs[g[0]].DedupKey, err)
+	}
+	if n != len(g) {
+		return fmt.Errorf("save messages %s...: %d rows for %d messages", cs[g[0]].DedupKey, n, len(g))
+	}
+	return nil
+}
+
+// captureGroups splits cs into groups for captureSQL, run in turn: a
+// message that shares an id, its dedup key or its subject key with
+// earlier ones goes in a group after theirs, so that it sees them stored,
+// as it would saved alone; the others share the first groups. out holds
+// their threading keys. Each group lists its messages in the order of cs.
+func captureGroups(cs []*Captured, out []captured) [][]int {
+	var groups [][]int
+	last := map[string]int{} // key -> the last group with a message having it
+	for i, c := range cs {
+		subject, _ := SubjectKey(c.Subject)
+		keys := append([]string{"d:" + c.DedupKey}, prefixed("s:", subject)...)
+		for _, k := range out[i].m.keys {
+			keys = append(keys, "k:"+k)
+		}
+		g := 0
+		for _, k := range keys {
+			if at, ok := last[k]; ok {
+				g = max(g, at+1)
+			}
+		}
+		if g == len(groups) {
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+		for _, k := range keys {
+			last[k] = max(last[k], g)
+		}
+	}
+	return groups
+}
+
+// prefixed is []string{prefix + s}, or none when s is empty.
+func prefixed(prefix, s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{prefix + s}
 }
 
 // finish does what captureSQL left to do for c, and notes its links in l.
@@ -303,7 +381,9 @@ func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveRe
 // statement of a sync that grew with the mailbox.) The choice among
 // indexes made on small tables can still be wrong (a whole index read for
 // a key, see relinkSQL): replanAsTablesGrow has the plans made again as
-// the tables grow.
+// the tables grow. JIT is off too: a generic plan counts a hundred rows
+// for each function scan (jsonb_to_recordset), its cost crosses
+// jit_above_cost, and compiling took 230 ms a statement.
 func CapturePlans(ctx context.Context, db DB) error {
 	_, err := db.Exec(ctx, capturePlansSQL)
 	if err != nil {
@@ -313,7 +393,7 @@ func CapturePlans(ctx context.Context, db DB) error {
 }
 
 const capturePlansSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
-		set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)`
+		set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('jit', 'off', true)`
 
 // FolderState is the sync cursor of one folder.
 type FolderState struct {

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -72,5 +73,35 @@ func TestReplanAsTablesGrow(t *testing.T) {
 	}
 	if next := tx.Conn().PgConn().CustomData()["mailtrail.replanAt"]; next != 512 {
 		t.Errorf("next replan at %v, want 512", next)
+	}
+}
+
+// TestCaptureGroups: a message goes in the group after the last one
+// holding a message it could find (a shared id, dedup key or subject
+// key), the others in the first groups, each group in the order given.
+func TestCaptureGroups(t *testing.T) {
+	msgs := []struct{ dedup, subject, id, replyTo string }{
+		{"a", "RFQ: LED panel", "a@x", ""},        // 0
+		{"b", "Re: RFQ: LED panel", "b@x", "a@x"}, // 1: replies to a
+		{"c", "Catalogue", "c@x", ""},             // 0
+		{"d", "Price list", "d@x", "b@x"},         // 2: replies to b
+		{"e", "Re: Catalogue", "e@x", ""},         // 1: c's subject
+		{"a", "RFQ: LED panel", "a@x", ""},        // 2: a's copy, after b (which refers to a@x)
+		{"f", "Visit", "f@x", ""},                 // 0
+		{"g", "", "g@x", ""},                      // 0: no subject key
+		{"h", "", "h@x", ""},                      // 0
+	}
+	cs := make([]*Captured, len(msgs))
+	out := make([]captured, len(msgs))
+	for i, m := range msgs {
+		cs[i] = &Captured{DedupKey: m.dedup, Subject: m.subject, MessageID: m.id}
+		if m.replyTo != "" {
+			cs[i].InReplyTo = []string{m.replyTo}
+		}
+		out[i].m = newThreadMessage(cs[i])
+	}
+	got := fmt.Sprint(captureGroups(cs, out))
+	if want := "[[0 2 6 7 8] [1 4] [3 5]]"; got != want {
+		t.Errorf("groups %s, want %s", got, want)
 	}
 }

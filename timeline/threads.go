@@ -327,10 +327,17 @@ func threadsOfKeys(ctx context.Context, db DB, keys []string, also int64) ([]int
 // customers, and reading every message of the window made threading
 // grow with the mailbox.
 func nearSQL(ok, self, subject, isReply, at, window, customers string) string {
+	return `
+		near AS (` + nearestSQL(ok, self, subject, isReply, at, window, customers) + `),
+		cand AS (SELECT id FROM near ORDER BY dist, oid LIMIT 1),`
+}
+
+// nearestSQL is the query of nearSQL's "near": a row (id, dist, oid) for
+// the nearest message back in time and one for the nearest forward.
+func nearestSQL(ok, self, subject, isReply, at, window, customers string) string {
 	r := strings.NewReplacer("{ok}", ok, "{self}", self, "{subject}", subject, "{isReply}", isReply, "{at}", at,
 		"{window}", window, "{customers}", customers)
 	return r.Replace(`
-		near AS (
 			(SELECT coalesce(t.merged_into, t.id) AS id, {at}::timestamptz - o.sent_at AS dist, o.id AS oid
 			FROM messages o JOIN threads t ON t.id = o.thread_id
 			WHERE {ok} AND {isReply} AND {subject} <> '' AND cardinality({customers}::bigint[]) > 0
@@ -345,8 +352,7 @@ func nearSQL(ok, self, subject, isReply, at, window, customers string) string {
 				AND o.subject_key = {subject} AND o.subject_key <> '' AND o.id <> {self} AND o.is_reply
 				AND o.sent_at > {at}::timestamptz AND o.sent_at <= {at}::timestamptz + {window}::interval
 				AND EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.id AND e.customer_id = ANY({customers}::bigint[]))
-			ORDER BY o.sent_at, o.id LIMIT 1)),
-		cand AS (SELECT id FROM near ORDER BY dist, oid LIMIT 1),`)
+			ORDER BY o.sent_at, o.id LIMIT 1)`)
 }
 
 // bySubjectOrNewSQL is the tid of assignThread's statement for a message
