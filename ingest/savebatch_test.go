@@ -115,3 +115,37 @@ func TestSaveBatchEqualsSave(t *testing.T) {
 		}
 	}
 }
+
+// A NUL that an encoded-word decodes to (in a display name, the subject,
+// a file name) cannot go into PostgreSQL's text: such a message once made
+// its whole batch fail, at every try of the sync. It is saved, with the
+// NUL dropped, its sender a contact of the buyer.
+func TestSaveNULInHeaders(t *testing.T) {
+	m := mail("=?utf-8?Q?Li=00_Wei?= <"+buyer+">", amy, "=?utf-8?Q?RFQ=00_LED?=", "nul@acme-buyer.de", "",
+		"Content-Type: multipart/mixed; boundary=zz")
+	m += "--zz\nContent-Type: text/plain\n\nDear Amy, please quote 500 pcs.\n" +
+		"--zz\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"=?utf-8?Q?spec=00.pdf?=\"\n\nxx\n--zz--\n"
+	r := newRig(t)
+	p := ingest.NewPipeline(r.cfg, r.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := p.Reload(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	pr := p.Prepare([]byte(strings.ReplaceAll(m, "\n", "\r\n")), amy, "inbox")
+	err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
+		_, err := p.SaveBatch(r.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: amy, Folder: "inbox", UIDValidity: 1, UID: 1}}, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("save: %v", err)
+	}
+	var subject, attachments, contact string
+	var events int
+	err = r.store.Pool.QueryRow(r.ctx, `SELECT subject, attachments::text, (SELECT count(*) FROM events),
+		(SELECT coalesce(string_agg(name, ','), '') FROM contacts WHERE email = $1) FROM messages`, buyer).Scan(&subject, &attachments, &events, &contact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "RFQ LED" || !strings.Contains(attachments, `"spec.pdf"`) || events != 1 || contact != "Li Wei" {
+		t.Errorf("stored subject %q, attachments %s, %d events, contact %q; want \"RFQ LED\", spec.pdf, 1, \"Li Wei\"", subject, attachments, events, contact)
+	}
+}

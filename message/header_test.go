@@ -1,10 +1,12 @@
 package message
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // rawMail builds a raw message from header lines and a body, with CRLF line
@@ -267,5 +269,43 @@ func TestMalformedHeaderLines(t *testing.T) {
 	m = Parse([]byte("From sender@x.com Mon Jun  9 09:10:13 2025\nSubject: mbox\n\nbody"))
 	if m.Subject != "mbox" || m.Malformed {
 		t.Errorf("mbox: Subject=%q Problems=%q", m.Subject, m.Problems)
+	}
+}
+
+// TestNoNULOrBadUTF8: whatever a header decodes to, every string of the
+// message is one PostgreSQL stores (valid UTF-8, no NUL).
+func TestNoNULOrBadUTF8(t *testing.T) {
+	raw := "From: =?utf-8?Q?Li=00Wei?= <li@acme.example>\r\nTo: =?iso-8859-1?Q?=FF=00?= <a\x00b@ours.example>\r\n" +
+		"Subject: =?utf-8?Q?RFQ=00=FF?=\r\nMessage-ID: <a\x00b@acme.example>\r\nReferences: <r\x00@x>\r\nX-Mailer: a\x00b\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n" +
+		"--zz\r\nContent-Type: text/plain\r\n\r\nhello\x00 \xff\r\n" +
+		"--zz\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''a%00b%FF.pdf\r\n\r\nxx\r\n--zz--\r\n"
+	m := Parse([]byte(raw))
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			if s := v.String(); strings.Contains(s, "\x00") || !utf8.ValidString(s) {
+				t.Errorf("%s = %q: NUL or invalid UTF-8", path, s)
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(fmt.Sprintf("%s[%d]", path, i), v.Index(i))
+			}
+		case reflect.Map:
+			for _, k := range v.MapKeys() {
+				walk(path+"["+k.String()+"]", v.MapIndex(k))
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					walk(path+"."+v.Type().Field(i).Name, v.Field(i))
+				}
+			}
+		}
+	}
+	walk("Message", reflect.ValueOf(*m))
+	if m.Subject == "" || len(m.From) != 1 || m.From[0].Name != "LiWei" || len(m.Attachments) != 1 {
+		t.Errorf("subject %q, from %+v, %d attachments: the header was lost, not cleaned", m.Subject, m.From, len(m.Attachments))
 	}
 }

@@ -99,22 +99,51 @@ func (m *Message) addProblems(where string, probs []string) {
 }
 
 // finish enforces the invariants: Malformed exactly when there are
-// Problems, and every string valid UTF-8.
+// Problems, and every string one that PostgreSQL stores: valid UTF-8
+// without NUL (an encoded-word can decode to one: "=?utf-8?Q?a=00b?=").
+// One such display name made the save of its whole batch fail, each time
+// the sync tried it again.
 func (m *Message) finish() {
 	m.Malformed = len(m.Problems) > 0
-	m.Subject = validUTF8(m.Subject)
-	m.Text = validUTF8(m.Text)
-	m.NewText = validUTF8(m.NewText)
-	for i := range m.Problems {
-		m.Problems[i] = validUTF8(m.Problems[i])
+	m.MessageID, m.Subject, m.ContentType = storable(m.MessageID), storable(m.Subject), storable(m.ContentType)
+	m.Text, m.NewText = storable(m.Text), storable(m.NewText)
+	for _, list := range [][]string{m.InReplyTo, m.References, m.Problems} {
+		for i := range list {
+			list[i] = storable(list[i])
+		}
+	}
+	for _, list := range [][]Address{m.From, m.Sender, m.ReplyTo, m.To, m.Cc, m.Bcc} {
+		storableAddresses(list)
+	}
+	for k, v := range m.Header {
+		m.Header[k] = storable(v)
+	}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		a.Filename, a.ContentType = storable(a.Filename), storable(a.ContentType)
+	}
+	for i := range m.Forwarded {
+		f := &m.Forwarded[i]
+		f.Subject, f.Text = storable(f.Subject), storable(f.Text)
+		storableAddresses(f.From)
 	}
 }
 
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
+func storableAddresses(list []Address) {
+	for i := range list {
+		list[i].Name, list[i].Email = storable(list[i].Name), storable(list[i].Email)
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// storable is s as valid UTF-8 (U+FFFD for what is not) without NUL.
+func storable(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
 }
 
 // fillHeader sets the header-derived fields.
