@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -147,5 +148,57 @@ func TestSaveNULInHeaders(t *testing.T) {
 	}
 	if subject != "RFQ LED" || !strings.Contains(attachments, `"spec.pdf"`) || events != 1 || contact != "Li Wei" {
 		t.Errorf("stored subject %q, attachments %s, %d events, contact %q; want \"RFQ LED\", spec.pdf, 1, \"Li Wei\"", subject, attachments, events, contact)
+	}
+}
+
+// Values too long for PostgreSQL's indexes (a Message-ID, a subject, a
+// display name, an address, each of thousands of characters that do not
+// compress) once failed the save of their batch at every try. The message
+// is saved, and a reply that names the long id joins its thread.
+func TestSaveOverlongHeaders(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := func(n int, alphabet string) string { // random: PostgreSQL cannot compress it
+		rs := []rune(alphabet)
+		var b strings.Builder
+		for range n {
+			b.WriteRune(rs[rnd.IntN(len(rs))])
+		}
+		return b.String()
+	}
+	longID := noise(12000, "abcdefghijklmnopqrstuvwxyz0123456789") + "@acme-buyer.de"
+	subject := "RFQ " + noise(3000, "灯板价格询问报表面板规格数量交期样品颜色尺寸")
+	name := noise(3000, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	longAddr := noise(3000, "abcdefghijklmnopqrstuvwxyz") + "@acme-buyer.de"
+	first := mail(name+" <"+buyer+">", amy, subject, longID, "Dear Amy, please quote 500 pcs.", "Cc: <"+longAddr+">")
+	reply := mail(amy, buyer, "Re: "+subject, "reply-long@ourco.example", "Dear Li, our price is USD 3/pc.",
+		"In-Reply-To: <"+longID+">", "References: <"+longID+">")
+	r := newRig(t)
+	p := ingest.NewPipeline(r.cfg, r.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := p.Reload(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []struct{ raw, role string }{{first, "inbox"}, {reply, "sent"}} {
+		pr := p.Prepare([]byte(strings.ReplaceAll(m.raw, "\n", "\r\n")), amy, m.role)
+		err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
+			_, err := p.SaveBatch(r.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: amy, Folder: m.role, UIDValidity: 1, UID: uint32(i + 1)}}, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("save %s: %v", m.role, err)
+		}
+	}
+	var messages, threads, longest int
+	var stored string
+	var malformed bool
+	err := r.store.Pool.QueryRow(r.ctx, `SELECT count(*), count(DISTINCT thread_id), max(subject) FILTER (WHERE direction = 'in'),
+		bool_or(malformed), (SELECT max(length(email)) FROM contacts) FROM messages`).Scan(&messages, &threads, &stored, &malformed, &longest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if messages != 2 || threads != 1 || stored != subject {
+		t.Errorf("%d messages in %d threads, subject kept whole: %v; want 2 in 1, true", messages, threads, stored == subject)
+	}
+	if !malformed || longest > 254 {
+		t.Errorf("malformed %v, longest contact address %d bytes: the 3,000-byte Cc should be dropped, and noted", malformed, longest)
 	}
 }

@@ -1,6 +1,8 @@
 package message
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -104,16 +106,19 @@ func (m *Message) addProblems(where string, probs []string) {
 // One such display name made the save of its whole batch fail, each time
 // the sync tried it again.
 func (m *Message) finish() {
-	m.Malformed = len(m.Problems) > 0
-	m.MessageID, m.Subject, m.ContentType = storable(m.MessageID), storable(m.Subject), storable(m.ContentType)
+	defer func() { m.Malformed = len(m.Problems) > 0 }()
+	m.MessageID, m.Subject, m.ContentType = storableID(m.MessageID), storable(m.Subject), storable(m.ContentType)
 	m.Text, m.NewText = storable(m.Text), storable(m.NewText)
-	for _, list := range [][]string{m.InReplyTo, m.References, m.Problems} {
+	for _, list := range [][]string{m.InReplyTo, m.References} {
 		for i := range list {
-			list[i] = storable(list[i])
+			list[i] = storableID(list[i])
 		}
 	}
-	for _, list := range [][]Address{m.From, m.Sender, m.ReplyTo, m.To, m.Cc, m.Bcc} {
-		storableAddresses(list)
+	for _, list := range []*[]Address{&m.From, &m.Sender, &m.ReplyTo, &m.To, &m.Cc, &m.Bcc} {
+		*list = m.storableAddresses(*list)
+	}
+	for i := range m.Problems {
+		m.Problems[i] = storable(m.Problems[i])
 	}
 	for k, v := range m.Header {
 		m.Header[k] = storable(v)
@@ -125,14 +130,59 @@ func (m *Message) finish() {
 	for i := range m.Forwarded {
 		f := &m.Forwarded[i]
 		f.Subject, f.Text = storable(f.Subject), storable(f.Text)
-		storableAddresses(f.From)
+		f.From = m.storableAddresses(f.From)
 	}
 }
 
-func storableAddresses(list []Address) {
-	for i := range list {
-		list[i].Name, list[i].Email = storable(list[i].Name), storable(list[i].Email)
+// Bounds on what goes into PostgreSQL's indexes, whose entries hold at
+// most 2,704 bytes: one longer failed the save of its whole batch, at
+// every try. No real mail comes near them.
+const (
+	maxIDLen   = 250 // a Message-ID; a longer one becomes its hash
+	maxNameLen = 200 // runes of a display name
+	maxAddrLen = 254 // an address (RFC 5321 4.5.3.1.3); a longer one is dropped
+)
+
+// storableAddresses is list made storable: names cut to maxNameLen,
+// addresses over maxAddrLen dropped with a problem noted.
+func (m *Message) storableAddresses(list []Address) []Address {
+	out := list[:0]
+	for _, a := range list {
+		a.Name, a.Email = cutRunes(storable(a.Name), maxNameLen), storable(a.Email)
+		if len(a.Email) > maxAddrLen {
+			m.problem("address of %d bytes dropped (the limit is %d)", len(a.Email), maxAddrLen)
+			continue
+		}
+		out = append(out, a)
 	}
+	return out
+}
+
+// storableID is a storable Message-ID, one over maxIDLen replaced by a
+// name made of its hash, the same wherever it is met, so that threading
+// still finds it.
+func storableID(id string) string {
+	id = storable(id)
+	if len(id) <= maxIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:]) + "@long-id.invalid"
+}
+
+// cutRunes is s cut to n runes.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for k := range s {
+		if i == n {
+			return s[:k]
+		}
+		i++
+	}
+	return s
 }
 
 // storable is s as valid UTF-8 (U+FFFD for what is not) without NUL.
