@@ -224,6 +224,14 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 		}
 		newEvents := 0
 		began := time.Now()
+		var prs []*Prepared
+		var locs []*timeline.Location
+		for _, u := range b.order {
+			if pr := r.prepared[u]; pr != nil {
+				prs = append(prs, pr)
+				locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
+			}
+		}
 		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) (err error) {
 			newEvents = 0
 			raw := rc.Start(ctx)
@@ -234,14 +242,6 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 					err = fmt.Errorf("%s: %w", f.Name, err)
 				}
 			}()
-			var prs []*Prepared
-			var locs []*timeline.Location
-			for _, u := range b.order {
-				if pr := r.prepared[u]; pr != nil {
-					prs = append(prs, pr)
-					locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
-				}
-			}
 			save := s.pipe.SaveBatch
 			if spec.down {
 				save = s.pipe.SaveOlder
@@ -255,6 +255,22 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 			}
 			return timeline.PutCursor(ctx, tx, next)
 		})
+		if IsDataError(err) {
+			// One message of the batch is refused whatever the try: save
+			// them one by one, that one raw.
+			s.log.Warn("batch refused: saving its messages one by one", "rep", rep, "folder", f.Name, "err", err)
+			err = s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+				newEvents = 0
+				rs, err := s.pipe.SaveEach(ctx, tx, prs, locs)
+				if err != nil {
+					return fmt.Errorf("%s: save batch of %d one by one: %w", f.Name, len(prs), err)
+				}
+				for _, sr := range rs {
+					newEvents += sr.NewEvents
+				}
+				return timeline.PutCursor(ctx, tx, next)
+			})
+		}
 		if err != nil {
 			return res, err
 		}

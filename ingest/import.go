@@ -248,9 +248,12 @@ func (r *importRun) flush() error {
 		prepared[i], folders[i] = r.prepare(&items[i])
 	})
 	var sum ImportSummary
-	err := r.im.store.InTxRetry(r.ctx, func(tx pgx.Tx) error {
+	save := func(tx pgx.Tx) ([]timeline.SaveResult, error) {
+		return r.im.pipe.SaveOlder(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
+	}
+	store := func(tx pgx.Tx) error {
 		sum = ImportSummary{}
-		rs, err := r.im.pipe.SaveOlder(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
+		rs, err := save(tx)
 		if err != nil {
 			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
 		}
@@ -272,7 +275,16 @@ func (r *importRun) flush() error {
 			sum.NewEvents += res.NewEvents
 		}
 		return nil
-	})
+	}
+	err := r.im.store.InTxRetry(r.ctx, store)
+	if IsDataError(err) {
+		// One message is refused whatever the try: one by one, that one raw.
+		r.im.log.Warn("batch refused: importing its messages one by one", "rep", r.rep, "err", err)
+		save = func(tx pgx.Tx) ([]timeline.SaveResult, error) {
+			return r.im.pipe.SaveEach(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)))
+		}
+		err = r.im.store.InTxRetry(r.ctx, store)
+	}
 	if err != nil {
 		return err
 	}

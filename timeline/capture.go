@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -231,13 +232,13 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 func scanGroup(br pgx.BatchResults, cs []*Captured, out []captured, g []int) error {
 	rows, err := br.Query()
 	if err != nil {
-		return fmt.Errorf("save message %s: %w", cs[g[0]].DedupKey, err)
+		return fmt.Errorf("save %s: %w", groupName(cs, g), err)
 	}
 	defer rows.Close()
 	n := 0
 	for ; rows.Next(); n++ {
 		if n == len(g) {
-			return fmt.Errorf("save messages %s...: more rows than messages", cs[g[0]].DedupKey)
+			return fmt.Errorf("save %s: more rows than messages", groupName(cs, g))
 		}
 		o := &out[g[n]]
 		var pos int
@@ -250,12 +251,28 @@ func scanGroup(br pgx.BatchResults, cs []*Captured, out []captured, g []int) err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("save message %s: %w", cs[g[0]].DedupKey, err)
+		return fmt.Errorf("save %s: %w", groupName(cs, g), err)
 	}
 	if n != len(g) {
-		return fmt.Errorf("save messages %s...: %d rows for %d messages", cs[g[0]].DedupKey, n, len(g))
+		return fmt.Errorf("save %s: %d rows for %d messages", groupName(cs, g), n, len(g))
 	}
 	return nil
+}
+
+// groupName names the messages g of cs in an error: the statement fails
+// for all of them, whichever one caused it.
+func groupName(cs []*Captured, g []int) string {
+	if len(g) == 1 {
+		return "message " + cs[g[0]].DedupKey
+	}
+	var keys []string
+	for _, i := range g[:min(3, len(g))] {
+		keys = append(keys, cs[i].DedupKey)
+	}
+	if len(g) > 3 {
+		keys = append(keys, fmt.Sprintf("%d more", len(g)-3))
+	}
+	return fmt.Sprintf("%d messages (%s)", len(g), strings.Join(keys, ", "))
 }
 
 // captureGroups splits cs into groups for captureSQL, run in turn: a

@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// SaveEach is SaveBatch one message at a time, each in a savepoint, for
+// a batch that SaveBatch could not store because of one of its messages:
+// a message whose save fails with a data error (IsDataError) is stored
+// raw instead, marked malformed with the error, on no timeline. So one
+// message that nobody foresaw never blocks its folder, and is not lost.
+// The raw messages go in the transaction.
+func (p *Pipeline) SaveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
+	if err := timeline.CapturePlans(ctx, tx); err != nil {
+		return nil, err
+	}
+	var b Batch
+	rs := make([]timeline.SaveResult, 0, len(prs))
+	for i, pr := range prs {
+		r, err := p.saveInSavepoint(ctx, tx, pr, locs[i], &b)
+		if IsDataError(err) {
+			p.log.Error("message cannot be saved: stored raw, marked malformed", "rep", pr.rep, "dedup_key", pr.rec.DedupKey, "err", err)
+			raw := pr.rec.Raw
+			r, err = p.saveInSavepoint(ctx, tx, salvage(raw, int64(pr.rec.Size), pr.rep, "saving it failed: "+err.Error()), locs[i], &b)
+		}
+		if err != nil {
+			return rs, err
+		}
+		rs = append(rs, r)
+	}
+	if err := b.Links.Flush(ctx, tx); err != nil {
+		return rs, fmt.Errorf("link inquiries: %w", err)
+	}
+	return rs, nil
+}
+
+// saveInSavepoint is Save in a savepoint of tx, rolled back on error with
+// what it added to b.
+func (p *Pipeline) saveInSavepoint(ctx context.Context, tx pgx.Tx, pr *Prepared, loc *timeline.Location, b *Batch) (timeline.SaveResult, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return timeline.SaveResult{}, err
+	}
+	autos := maps.Clone(b.autos) // customers created in a rolled-back savepoint do not exist
+	r, err := p.Save(ctx, sp, pr, loc, b)
+	if err != nil {
+		b.autos = autos
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return r, errors.Join(err, rerr)
+		}
+		return r, err
+	}
+	return r, sp.Commit(ctx)
+}
+
+// IsDataError reports whether err is PostgreSQL refusing the data itself
+// (classes 22 data exception, 23 integrity constraint, 54 program limit,
+// such as an index entry too long): the same save fails again, however
+// often it is tried.
+func IsDataError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
