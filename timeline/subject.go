@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 )
@@ -37,22 +38,13 @@ func SubjectKey(subject string) (key string, isReply bool) {
 		isReply = true
 	}
 	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-	return strings.ToLower(cutRunes(s, maxSubjectKey)), isReply
+	if utf8.RuneCountInString(s) > maxSubjectKey {
+		s = string([]rune(s)[:maxSubjectKey])
+	}
+	return strings.ToLower(s), isReply
 }
 
 // maxSubjectKey bounds a subject key in runes: it is indexed, and an index
 // entry holds at most 2,704 bytes. Two subjects alike in their first 200
 // characters are one subject.
 const maxSubjectKey = 200
-
-// cutRunes is s cut to n runes.
-func cutRunes(s string, n int) string {
-	i := 0
-	for k := range s {
-		if i == n {
-			return s[:k]
-		}
-		i++
-	}
-	return s
-}
