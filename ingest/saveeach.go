@@ -28,8 +28,8 @@ func (p *Pipeline) SaveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, loc
 		r, err := p.saveInSavepoint(ctx, tx, pr, locs[i], &b)
 		if IsDataError(err) {
 			p.log.Error("message cannot be saved: stored raw, marked malformed", "rep", pr.rep, "dedup_key", pr.rec.DedupKey, "err", err)
-			raw := pr.rec.Raw
-			r, err = p.saveInSavepoint(ctx, tx, salvage(raw, int64(pr.rec.Size), pr.rep, "saving it failed: "+err.Error()), locs[i], &b)
+			kept := salvage(pr.rec.Raw, int64(pr.rec.Size), pr.rep, "saving it failed: "+err.Error())
+			r, err = p.saveInSavepoint(ctx, tx, kept, locs[i], &b)
 		}
 		if err != nil {
 			return rs, err
