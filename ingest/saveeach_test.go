@@ -44,6 +44,15 @@ func TestSyncSurvivesRefusedMessage(t *testing.T) {
 	if got := r.count(`SELECT last_uid FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy); got != 3 {
 		t.Errorf("INBOX cursor at UID %d, want 3", got)
 	}
+	// New mail takes another path (no backfill, no second connection).
+	r.appendMail(amy, "INBOX", mail("Li Wei <"+buyer+">", amy, "POISON", "poison-2@acme-buyer.de", "Dear Amy, again."))
+	r.syncOnce()
+	if got := r.count(`SELECT count(*) FROM messages WHERE dedup_key LIKE 'sha256:%'`); got != 2 {
+		t.Errorf("%d refused messages kept raw after new mail, want 2", got)
+	}
+	if got := r.count(`SELECT last_uid FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy); got != 4 {
+		t.Errorf("INBOX cursor at UID %d after new mail, want 4", got)
+	}
 }
 
 // The same for `mailtrail import`: the refused message is kept raw, the
