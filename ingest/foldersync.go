@@ -232,44 +232,45 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 				locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
 			}
 		}
-		err := s.store.InTxRetry(ctx, func(tx pgx.Tx) (err error) {
-			newEvents = 0
-			raw := rc.Start(ctx)
-			defer func() {
-				if err != nil {
-					raw.Abort()
-				} else if err = raw.Commit(); err != nil {
-					err = fmt.Errorf("%s: %w", f.Name, err)
-				}
-			}()
-			save := s.pipe.SaveBatch
-			if spec.down {
-				save = s.pipe.SaveOlder
-			}
-			rs, err := save(ctx, tx, prs, locs, raw)
-			if err != nil {
-				return fmt.Errorf("%s: save batch of %d: %w", f.Name, len(prs), err)
-			}
-			for _, sr := range rs {
-				newEvents += sr.NewEvents
-			}
-			return timeline.PutCursor(ctx, tx, next)
-		})
-		if IsDataError(err) {
-			// One message of the batch is refused whatever the try: save
-			// them one by one, that one raw.
-			s.log.Warn("batch refused: saving its messages one by one", "rep", rep, "folder", f.Name, "err", err)
-			err = s.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+		// store saves the batch and moves the cursor in one transaction;
+		// each, one message at a time (saveEach): the way out of a batch
+		// that PostgreSQL refuses whatever the try.
+		store := func(each bool) func(pgx.Tx) error {
+			return func(tx pgx.Tx) (err error) {
 				newEvents = 0
-				rs, err := s.pipe.SaveEach(ctx, tx, prs, locs)
+				var rs []timeline.SaveResult
+				how := ""
+				if each {
+					rs, err = s.pipe.saveEach(ctx, tx, prs, locs)
+					how = " one by one"
+				} else {
+					raw := rc.Start(ctx)
+					defer func() {
+						if err != nil {
+							raw.Abort()
+						} else if err = raw.Commit(); err != nil {
+							err = fmt.Errorf("%s: %w", f.Name, err)
+						}
+					}()
+					save := s.pipe.SaveBatch
+					if spec.down {
+						save = s.pipe.SaveOlder
+					}
+					rs, err = save(ctx, tx, prs, locs, raw)
+				}
 				if err != nil {
-					return fmt.Errorf("%s: save batch of %d one by one: %w", f.Name, len(prs), err)
+					return fmt.Errorf("%s: save batch of %d%s: %w", f.Name, len(prs), how, err)
 				}
 				for _, sr := range rs {
 					newEvents += sr.NewEvents
 				}
 				return timeline.PutCursor(ctx, tx, next)
-			})
+			}
+		}
+		err := s.store.InTxRetry(ctx, store(false))
+		if isDataError(err) {
+			s.log.Warn("batch refused: saving its messages one by one", "rep", rep, "folder", f.Name, "err", err)
+			err = s.store.InTxRetry(ctx, store(true))
 		}
 		if err != nil {
 			return res, err

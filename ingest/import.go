@@ -248,42 +248,46 @@ func (r *importRun) flush() error {
 		prepared[i], folders[i] = r.prepare(&items[i])
 	})
 	var sum ImportSummary
-	save := func(tx pgx.Tx) ([]timeline.SaveResult, error) {
-		return r.im.pipe.SaveOlder(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)), nil)
-	}
-	store := func(tx pgx.Tx) error {
-		sum = ImportSummary{}
-		rs, err := save(tx)
-		if err != nil {
-			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
-		}
-		imports := make([]timeline.Import, len(rs))
-		ids := make([]int64, len(rs))
-		for i, res := range rs {
-			ids[i] = res.MessageID
-			imports[i] = timeline.Import{Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position}
-		}
-		if err := timeline.RecordImports(r.ctx, tx, ids, imports); err != nil {
-			return err
-		}
-		for _, res := range rs {
-			if res.Inserted {
-				sum.New++
+	// store saves the batch; each, one message at a time (saveEach): the
+	// way out of a batch that PostgreSQL refuses whatever the try.
+	store := func(each bool) func(pgx.Tx) error {
+		return func(tx pgx.Tx) error {
+			sum = ImportSummary{}
+			locs := make([]*timeline.Location, len(prepared))
+			var rs []timeline.SaveResult
+			var err error
+			if each {
+				rs, err = r.im.pipe.saveEach(r.ctx, tx, prepared, locs)
 			} else {
-				sum.Known++
+				rs, err = r.im.pipe.SaveOlder(r.ctx, tx, prepared, locs, nil)
 			}
-			sum.NewEvents += res.NewEvents
+			if err != nil {
+				return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
+			}
+			imports := make([]timeline.Import, len(rs))
+			ids := make([]int64, len(rs))
+			for i, res := range rs {
+				ids[i] = res.MessageID
+				imports[i] = timeline.Import{Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position}
+			}
+			if err := timeline.RecordImports(r.ctx, tx, ids, imports); err != nil {
+				return err
+			}
+			for _, res := range rs {
+				if res.Inserted {
+					sum.New++
+				} else {
+					sum.Known++
+				}
+				sum.NewEvents += res.NewEvents
+			}
+			return nil
 		}
-		return nil
 	}
-	err := r.im.store.InTxRetry(r.ctx, store)
-	if IsDataError(err) {
-		// One message is refused whatever the try: one by one, that one raw.
+	err := r.im.store.InTxRetry(r.ctx, store(false))
+	if isDataError(err) {
 		r.im.log.Warn("batch refused: importing its messages one by one", "rep", r.rep, "err", err)
-		save = func(tx pgx.Tx) ([]timeline.SaveResult, error) {
-			return r.im.pipe.SaveEach(r.ctx, tx, prepared, make([]*timeline.Location, len(prepared)))
-		}
-		err = r.im.store.InTxRetry(r.ctx, store)
+		err = r.im.store.InTxRetry(r.ctx, store(true))
 	}
 	if err != nil {
 		return err

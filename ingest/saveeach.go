@@ -12,13 +12,13 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-// SaveEach is SaveBatch one message at a time, each in a savepoint, for
+// saveEach is SaveBatch one message at a time, each in a savepoint, for
 // a batch that SaveBatch could not store because of one of its messages:
-// a message whose save fails with a data error (IsDataError) is stored
+// a message whose save fails with a data error (isDataError) is stored
 // raw instead, marked malformed with the error, on no timeline. So one
 // message that nobody foresaw never blocks its folder, and is not lost.
 // The raw messages go in the transaction.
-func (p *Pipeline) SaveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
+func (p *Pipeline) saveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, locs []*timeline.Location) ([]timeline.SaveResult, error) {
 	if err := timeline.CapturePlans(ctx, tx); err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (p *Pipeline) SaveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, loc
 	rs := make([]timeline.SaveResult, 0, len(prs))
 	for i, pr := range prs {
 		r, err := p.saveInSavepoint(ctx, tx, pr, locs[i], &b)
-		if IsDataError(err) {
+		if isDataError(err) {
 			p.log.Error("message cannot be saved: stored raw, marked malformed", "rep", pr.rep, "dedup_key", pr.rec.DedupKey, "err", err)
 			kept := salvage(pr.rec.Raw, int64(pr.rec.Size), pr.rep, "saving it failed: "+err.Error())
 			r, err = p.saveInSavepoint(ctx, tx, kept, locs[i], &b)
@@ -61,11 +61,11 @@ func (p *Pipeline) saveInSavepoint(ctx context.Context, tx pgx.Tx, pr *Prepared,
 	return r, sp.Commit(ctx)
 }
 
-// IsDataError reports whether err is PostgreSQL refusing the data itself
+// isDataError reports whether err is PostgreSQL refusing the data itself
 // (classes 22 data exception, 23 integrity constraint, 54 program limit,
 // such as an index entry too long): the same save fails again, however
 // often it is tried.
-func IsDataError(err error) bool {
+func isDataError(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || len(pe.Code) < 2 {
 		return false

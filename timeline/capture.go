@@ -171,6 +171,16 @@ type captured struct {
 	threading
 	isNew      bool
 	storedHash string
+	subjectKey string // SubjectKey's, of the message's subject
+	isReply    bool
+}
+
+// newCaptured is what captureSQL needs to know of c before it runs.
+func newCaptured(c *Captured) captured {
+	st := captured{threading: threading{m: newThreadMessage(c)}}
+	st.keys = st.m.keys
+	st.subjectKey, st.isReply = SubjectKey(c.Subject)
+	return st
 }
 
 // prefixedRow is a row whose first columns go to dest, the rest to the
@@ -188,8 +198,7 @@ func (r prefixedRow) Scan(dest ...any) error { return r.Row.Scan(append(r.dest, 
 func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Location, withRaw bool) ([]captured, error) {
 	out := make([]captured, len(cs))
 	for i, c := range cs {
-		out[i].m = newThreadMessage(c)
-		out[i].keys = out[i].m.keys
+		out[i] = newCaptured(c)
 	}
 	groups := captureGroups(cs, out)
 	b := &pgx.Batch{}
@@ -202,10 +211,10 @@ func captureChunk(ctx context.Context, db BatchDB, cs []*Captured, locs []*Locat
 			raws = make([][]byte, len(g))
 		}
 		for k, i := range g {
-			rows[k] = newCaptureRow(k, cs[i], out[i].m, locs[i])
+			rows[k] = newCaptureRow(k, cs[i], &out[i], locs[i])
 			bodies[k] = cs[i].Body
 			if withRaw {
-				raws[k] = nonNilBytes(cs[i].Raw)
+				raws[k] = nonNil(cs[i].Raw) // an empty one is no NULL
 			}
 		}
 		js, err := json.Marshal(rows)
@@ -279,13 +288,15 @@ func groupName(cs []*Captured, g []int) string {
 // message that shares an id, its dedup key or its subject key with
 // earlier ones goes in a group after theirs, so that it sees them stored,
 // as it would saved alone; the others share the first groups. out holds
-// their threading keys. Each group lists its messages in the order of cs.
+// their threading and subject keys. Each group lists its messages in the order of cs.
 func captureGroups(cs []*Captured, out []captured) [][]int {
 	var groups [][]int
 	last := map[string]int{} // key -> the last group with a message having it
 	for i, c := range cs {
-		subject, _ := SubjectKey(c.Subject)
-		keys := append([]string{"d:" + c.DedupKey}, prefixed("s:", subject)...)
+		keys := []string{"d:" + c.DedupKey}
+		if out[i].subjectKey != "" {
+			keys = append(keys, "s:"+out[i].subjectKey)
+		}
 		for _, k := range out[i].m.keys {
 			keys = append(keys, "k:"+k)
 		}
@@ -304,14 +315,6 @@ func captureGroups(cs []*Captured, out []captured) [][]int {
 		}
 	}
 	return groups
-}
-
-// prefixed is []string{prefix + s}, or none when s is empty.
-func prefixed(prefix, s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{prefix + s}
 }
 
 // finish does what captureSQL left to do for c, and notes its links in l.
@@ -468,9 +471,11 @@ func nullable(s string) *string {
 	return &s
 }
 
-func nonNil(s []string) []string {
+// nonNil is s, or an empty slice for nil: sent as an empty array (or
+// JSON []), not as NULL.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

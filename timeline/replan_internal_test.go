@@ -98,7 +98,7 @@ func TestCaptureGroups(t *testing.T) {
 		if m.replyTo != "" {
 			cs[i].InReplyTo = []string{m.replyTo}
 		}
-		out[i].m = newThreadMessage(cs[i])
+		out[i] = newCaptured(cs[i])
 	}
 	got := fmt.Sprint(captureGroups(cs, out))
 	if want := "[[0 2 6 7 8] [1 4] [3 5]]"; got != want {

@@ -2,10 +2,11 @@ package timeline
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mailtrail/mailtrail/message"
 )
 
 // captureSQL saves the messages of a group in one statement (SaveMany):
@@ -38,7 +39,7 @@ WITH m AS (
 		SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(i int, dedup_key text, content_hash text, message_id text, subject text,
 			sent_at timestamptz, from_addrs jsonb, to_addrs jsonb, cc_addrs jsonb, bcc_addrs jsonb, in_reply_to text[],
 			refs text[], attachments jsonb, size bigint, direction text, malformed boolean, problems text[],
-			noise text, noise_rule text, keys text[], custs bigint[], subject_key text, is_reply boolean, at timestamptz,
+			noise text, noise_rule text, keys text[], subject_key text, is_reply boolean, at timestamptz,
 			rep text, folder text, uidvalidity bigint, uid bigint, ev jsonb, quote_ref text, currency text, amount numeric)),
 	-- Each message with what it finds stored: the threads of its ids, how
 	-- many of them are registered, whether it is stored, and its thread
@@ -53,7 +54,8 @@ WITH m AS (
 		-- OFFSET 0 computes each once: flattened, they were computed again
 		-- at each use. "stored" is a scalar subquery rather than EXISTS,
 		-- which PostgreSQL may run as a hash of the whole table.
-		CROSS JOIN LATERAL (SELECT ARRAY(SELECT DISTINCT ` + liveCustomerSQL("c") + ` FROM unnest(m.custs) c) AS ids OFFSET 0) cu
+		CROSS JOIN LATERAL (SELECT ARRAY(SELECT DISTINCT ` + liveCustomerSQL("u.c") + `
+			FROM jsonb_to_recordset(m.ev) AS u(c bigint)) AS ids OFFSET 0) cu
 		CROSS JOIN LATERAL (SELECT
 			ARRAY(SELECT DISTINCT coalesce(t.merged_into, t.id) AS tid FROM thread_refs r JOIN threads t ON t.id = r.thread_id
 				WHERE r.msgid = ANY (m.keys) ORDER BY tid) AS threads,
@@ -93,22 +95,9 @@ WITH m AS (
 		INSERT INTO message_raw (message_id, raw) SELECT mi.id, ($2::bytea[])[mi.i + 1] FROM mi -- not through m: big
 		WHERE mi.inserted AND $2::bytea[] IS NOT NULL
 		ON CONFLICT DO NOTHING),
-	eu AS (
-		INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id,
-			quote_ref, currency, amount, quote_event_id, quoted_at, reply_event_id, replied_at)
-		SELECT mi.id, x.c, x.k, x.d, x.rep, x.at, x.rule, x.conf, mi.tid,
-			CASE WHEN x.k = 'quote' THEN mi.quote_ref END, CASE WHEN x.k = 'quote' THEN mi.currency END,
-			CASE WHEN x.k = 'quote' THEN mi.amount END, q.id, q.occurred_at, r.id, r.occurred_at
-		FROM mi
-		CROSS JOIN LATERAL (SELECT ` + liveCustomerSQL("u.c") + ` AS c, u.k, u.d, u.rep, u.at, u.rule, u.conf, u.o
-			FROM ROWS FROM (jsonb_to_recordset(mi.ev) AS (c bigint, k text, d text, rep text, at timestamptz, rule text, conf real))
-				WITH ORDINALITY AS u(c, k, d, rep, at, rule, conf, o)) x` +
-	linkJoinsSQL("x.k = 'inquiry'", "mi.tid", "x.c", "x.at", "$4") + `
-		WHERE mi.inserted
-		ORDER BY mi.i, x.o
-		ON CONFLICT (message_id, customer_id) DO NOTHING
-		RETURNING id, message_id, customer_id, kind, direction, occurred_at),
-	so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)
+	` + insertEventsSQL("mi CROSS JOIN LATERAL "+eventRowsSQL(`ROWS FROM (jsonb_to_recordset(mi.ev)
+			AS (c bigint, k text, d text, rep text, at timestamptz, rule text, conf real)) WITH ORDINALITY AS u(c, k, d, rep, at, rule, conf, o)`),
+	"mi.id", "mi.tid", [3]string{"mi.quote_ref", "mi.currency", "mi.amount"}, "$4", "WHERE mi.inserted ORDER BY mi.i, x.o") + `
 SELECT mi.i, mi.id, mi.inserted, mi.stored_hash, mi.threads, mi.n,
 	coalesce(mi.tid, 0), (SELECT count(*) FROM refs_added WHERE msgid = ANY (mi.keys)), -- then as threadStatement's (threading.scan)
 	coalesce(e.ids, '{}'), coalesce(e.custs, '{}'), coalesce(e.kinds, '{}'), coalesce(e.dirs, '{}'), coalesce(e.ats, '{}')
@@ -121,38 +110,37 @@ ORDER BY mi.i`
 
 // captureRow is a message of captureSQL's $1.
 type captureRow struct {
-	I           int             `json:"i"`
-	DedupKey    string          `json:"dedup_key"`
-	ContentHash string          `json:"content_hash"`
-	MessageID   *string         `json:"message_id"`
-	Subject     string          `json:"subject"`
-	SentAt      *time.Time      `json:"sent_at"`
-	From        json.RawMessage `json:"from_addrs"`
-	To          json.RawMessage `json:"to_addrs"`
-	Cc          json.RawMessage `json:"cc_addrs"`
-	Bcc         json.RawMessage `json:"bcc_addrs"`
-	InReplyTo   []string        `json:"in_reply_to"`
-	Refs        []string        `json:"refs"`
-	Attachments json.RawMessage `json:"attachments"`
-	Size        int64           `json:"size"`
-	Direction   *string         `json:"direction"`
-	Malformed   bool            `json:"malformed"`
-	Problems    []string        `json:"problems"`
-	Noise       *string         `json:"noise"`
-	NoiseRule   string          `json:"noise_rule"`
-	Keys        []string        `json:"keys"`
-	Customers   []int64         `json:"custs"`
-	SubjectKey  string          `json:"subject_key"`
-	IsReply     bool            `json:"is_reply"`
-	At          time.Time       `json:"at"`
-	Rep         *string         `json:"rep"`
-	Folder      *string         `json:"folder"`
-	UIDValidity *int64          `json:"uidvalidity"`
-	UID         *int64          `json:"uid"`
-	Events      []captureEvent  `json:"ev"`
-	QuoteRef    *string         `json:"quote_ref"`
-	Currency    *string         `json:"currency"`
-	Amount      *string         `json:"amount"`
+	I           int                  `json:"i"`
+	DedupKey    string               `json:"dedup_key"`
+	ContentHash string               `json:"content_hash"`
+	MessageID   *string              `json:"message_id"`
+	Subject     string               `json:"subject"`
+	SentAt      *time.Time           `json:"sent_at"`
+	From        []message.Address    `json:"from_addrs"`
+	To          []message.Address    `json:"to_addrs"`
+	Cc          []message.Address    `json:"cc_addrs"`
+	Bcc         []message.Address    `json:"bcc_addrs"`
+	InReplyTo   []string             `json:"in_reply_to"`
+	Refs        []string             `json:"refs"`
+	Attachments []message.Attachment `json:"attachments"`
+	Size        int64                `json:"size"`
+	Direction   *string              `json:"direction"`
+	Malformed   bool                 `json:"malformed"`
+	Problems    []string             `json:"problems"`
+	Noise       *string              `json:"noise"`
+	NoiseRule   string               `json:"noise_rule"`
+	Keys        []string             `json:"keys"`
+	SubjectKey  string               `json:"subject_key"`
+	IsReply     bool                 `json:"is_reply"`
+	At          time.Time            `json:"at"`
+	Rep         *string              `json:"rep"`
+	Folder      *string              `json:"folder"`
+	UIDValidity *int64               `json:"uidvalidity"`
+	UID         *int64               `json:"uid"`
+	Events      []captureEvent       `json:"ev"`
+	QuoteRef    *string              `json:"quote_ref"`
+	Currency    *string              `json:"currency"`
+	Amount      *string              `json:"amount"`
 }
 
 // captureEvent is an event of a captureRow.
@@ -167,24 +155,18 @@ type captureEvent struct {
 }
 
 // newCaptureRow is c, found at loc (nil for none), as message i of
-// captureSQL. Times go to microseconds first, as PostgreSQL keeps them:
-// its text input rounds where pgx's binary one truncates.
-func newCaptureRow(i int, c *Captured, m threadMessage, loc *Location) captureRow {
-	js := func(v any) json.RawMessage {
-		b, _ := json.Marshal(v)
-		if string(b) == "null" {
-			return json.RawMessage("[]")
-		}
-		return b
-	}
+// captureSQL, st its threading. Times go to microseconds first, as
+// PostgreSQL keeps them: its text input rounds where pgx's binary one
+// truncates.
+func newCaptureRow(i int, c *Captured, st *captured, loc *Location) captureRow {
 	us := func(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
 	r := captureRow{I: i, DedupKey: c.DedupKey, ContentHash: c.ContentHash, MessageID: nullable(c.MessageID),
-		Subject: c.Subject, From: js(c.From), To: js(c.To), Cc: js(c.Cc), Bcc: js(c.Bcc),
-		InReplyTo: nonNil(c.InReplyTo), Refs: nonNil(c.References), Attachments: js(c.Attachments),
+		Subject: c.Subject, From: nonNil(c.From), To: nonNil(c.To), Cc: nonNil(c.Cc), Bcc: nonNil(c.Bcc),
+		InReplyTo: nonNil(c.InReplyTo), Refs: nonNil(c.References), Attachments: nonNil(c.Attachments),
 		Size: int64(c.Size), Direction: nullable(c.Direction), Malformed: c.Malformed, Problems: nonNil(c.Problems),
-		Noise: nullable(c.Noise), NoiseRule: c.NoiseRule, Keys: m.keys, Customers: eventCustomers(c.Events),
-		At: us(m.at), QuoteRef: nullable(c.Quote.Ref), Currency: nullable(c.Quote.Currency), Amount: nullable(c.Quote.Amount)}
-	r.SubjectKey, r.IsReply = SubjectKey(c.Subject)
+		Noise: nullable(c.Noise), NoiseRule: c.NoiseRule, Keys: st.m.keys, SubjectKey: st.subjectKey, IsReply: st.isReply,
+		At: us(st.m.at), QuoteRef: nullable(c.Quote.Ref), Currency: nullable(c.Quote.Currency), Amount: nullable(c.Quote.Amount),
+		Events: make([]captureEvent, 0, len(c.Events))}
 	if !c.SentAt.IsZero() {
 		t := us(c.SentAt)
 		r.SentAt = &t
@@ -200,9 +182,6 @@ func newCaptureRow(i int, c *Captured, m threadMessage, loc *Location) captureRo
 		r.Events = append(r.Events, captureEvent{Customer: e.CustomerID, Kind: e.Kind, Direction: e.Direction, Rep: e.Rep,
 			At: us(e.OccurredAt), Rule: e.Rule, Confidence: float32(e.Confidence)})
 	}
-	if r.Events == nil {
-		r.Events = []captureEvent{}
-	}
 	return r
 }
 
@@ -216,12 +195,4 @@ func reusedID(c *Captured, r SaveResult, storedHash string) bool {
 type BatchDB interface {
 	DB
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
-// nonNilBytes keeps an empty raw message from being sent as NULL.
-func nonNilBytes(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }

@@ -38,15 +38,6 @@ func liveCustomerSQL(customer string) string {
 	return "coalesce((SELECT new_id FROM customer_redirects WHERE old_id = " + customer + "), " + customer + ")"
 }
 
-// eventCustomers returns the customers of events, for captureSQL.
-func eventCustomers(events []NewEvent) []int64 {
-	ids := make([]int64, len(events))
-	for i, e := range events {
-		ids[i] = e.CustomerID
-	}
-	return ids
-}
-
 // threaded is the outcome of assignThread.
 type threaded struct {
 	thread int64
@@ -183,40 +174,44 @@ func (st *threading) settle(ctx context.Context, db DB) (threaded, error) {
 	return out, nil
 }
 
-// insertEventsSQL is the CTE "eu" that inserts the events of message (an
-// SQL expression) from the arrays $n to $n+6, the quote details $n+7 to
-// $n+9 and QuoteWindow $n+10 (eventColumns), in thread (an SQL
-// expression), from the rows of from (an SQL FROM item, or ""), and
-// returns them, with "so", their search outbox rows. A customer id that
-// was merged away is replaced by the customer it was merged into, so a
-// save racing a merge still lands on the right timeline. An inquiry gets
-// its links as the events stored so far give them: written with the row,
-// which Relinks' recomputation then mostly finds right, rather than
-// written by it a second time.
-func insertEventsSQL(n int, message, thread, from string) string {
-	if from != "" {
-		from = ", " + from
-	}
-	return fmt.Sprintf(`eu AS (
+// insertEventsSQL is the CTE "eu" that inserts the events of from, an
+// SQL FROM item ending in eventRowsSQL's x, for message in thread (SQL
+// expressions), with what a quote states (quote: its ref, currency and
+// amount, SQL expressions) on quote events and QuoteWindow window; tail
+// follows the FROM item (a WHERE, an ORDER BY). It returns them, with
+// "so", their search outbox rows. An inquiry gets its links as the events
+// stored so far give them: written with the row, which Relinks'
+// recomputation then mostly finds right, rather than written by it a
+// second time.
+func insertEventsSQL(from, message, thread string, quote [3]string, window, tail string) string {
+	return `eu AS (
 			INSERT INTO events (message_id, customer_id, kind, direction, rep, occurred_at, rule, confidence, thread_id,
 				quote_ref, currency, amount, quote_event_id, quoted_at, reply_event_id, replied_at)
-			SELECT %[1]s, x.c, x.k, x.d, x.rep, x.at, x.rule, x.conf, %[2]s,
-				CASE WHEN x.k = 'quote' THEN $%[11]d::text END, CASE WHEN x.k = 'quote' THEN $%[12]d::text END,
-				CASE WHEN x.k = 'quote' THEN $%[13]d::numeric END, q.id, q.occurred_at, r.id, r.occurred_at
-			FROM (SELECT `+liveCustomerSQL("u.c")+` AS c, u.k, u.d, u.rep, u.at, u.rule, u.conf
-				FROM unnest($%[4]d::bigint[], $%[5]d::text[], $%[6]d::text[], $%[7]d::text[], $%[8]d::timestamptz[],
-					$%[9]d::text[], $%[10]d::real[]) AS u(c, k, d, rep, at, rule, conf)) x`+
-		linkJoinsSQL("x.k = 'inquiry'", thread, "x.c", "x.at", fmt.Sprintf("$%d", n+10))+`%[3]s
+			SELECT ` + message + `, x.c, x.k, x.d, x.rep, x.at, x.rule, x.conf, ` + thread + `,
+				CASE WHEN x.k = 'quote' THEN ` + quote[0] + ` END, CASE WHEN x.k = 'quote' THEN ` + quote[1] + ` END,
+				CASE WHEN x.k = 'quote' THEN ` + quote[2] + ` END, q.id, q.occurred_at, r.id, r.occurred_at
+			FROM ` + from + linkJoinsSQL("x.k = 'inquiry'", thread, "x.c", "x.at", window) + `
+			` + tail + `
 			ON CONFLICT (message_id, customer_id) DO NOTHING
-			RETURNING id, customer_id, kind, direction, occurred_at),
-		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`,
-		message, thread, from, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			RETURNING id, message_id, customer_id, kind, direction, occurred_at),
+		so AS (INSERT INTO search_outbox (event_id) SELECT id FROM eu)`
+}
+
+// eventRowsSQL is the FROM item x of insertEventsSQL over u, an SQL FROM
+// item of the events' columns (c, k, d, rep, at, rule, conf, o: o their
+// order). A customer id that was merged away is replaced by the customer
+// it was merged into, so a save racing a merge still lands on the right
+// timeline.
+func eventRowsSQL(u string) string {
+	return `(SELECT ` + liveCustomerSQL("u.c") + ` AS c, u.k, u.d, u.rep, u.at, u.rule, u.conf, u.o FROM ` + u + `) x`
 }
 
 // insertEvents adds events of message $1 (then eventColumns) without a
 // thread, and counts those added: a message already threaded gets its new
 // events' thread from assignThread.
-var insertEvents = `WITH ` + insertEventsSQL(2, "$1", "NULL", "") + ` SELECT count(*) FROM eu`
+var insertEvents = `WITH ` + insertEventsSQL(eventRowsSQL(`unnest($2::bigint[], $3::text[], $4::text[], $5::text[],
+		$6::timestamptz[], $7::text[], $8::real[]) WITH ORDINALITY AS u(c, k, d, rep, at, rule, conf, o)`),
+	"$1", "NULL", [3]string{"$9::text", "$10::text", "$11::numeric"}, "$12", "") + ` SELECT count(*) FROM eu`
 
 // eventColumns returns the parameters of insertEventsSQL: the events,
 // what quote events state, and QuoteWindow.
