@@ -57,6 +57,9 @@ func TestCorpus(t *testing.T) {
 		if acc := s.accuracy(); acc < 0.99 {
 			t.Errorf("%s: customer accuracy %.4f < 0.99", s.name, acc)
 		}
+		if s.tp+s.fp == 0 || float64(s.tp) < 0.99*float64(s.tp+s.fp) {
+			t.Errorf("%s: capture precision %d/%d < 0.99", s.name, s.tp, s.tp+s.fp)
+		}
 	}
 }
 
