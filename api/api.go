@@ -20,6 +20,7 @@ type Server struct {
 	tokens map[[32]byte]string // sha256 of a config token -> its name
 	log    *slog.Logger
 	policy timeline.Policy // follow-up cadences, working time, pool (WithPolicy)
+	reps   []string        // the configured reps' emails (WithReps)
 	routes []string        // "METHOD /pattern" of every route, as registered
 }
 

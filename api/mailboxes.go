@@ -7,6 +7,13 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
+// WithReps sets the configured reps: a mailbox of a rep no longer in the
+// config shows as disconnected.
+func (s *Server) WithReps(reps []string) *Server {
+	s.reps = reps
+	return s
+}
+
 // listMailboxes answers GET /api/v1/mailboxes: every rep's mailbox with
 // its folders, last successful sync, messages stored, backlog, the last
 // error with advice in plain words, and whether it is parked. Errors and
@@ -15,7 +22,7 @@ func (s *Server) listMailboxes(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
 	}
-	ms, err := timeline.MailboxReports(r.Context(), s.store.Pool)
+	ms, err := timeline.MailboxReports(r.Context(), s.store.Pool, s.reps)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -80,7 +80,7 @@ func TestFirstSyncNewestFirst(t *testing.T) {
 	if cur.LastUID != 10 || !cur.BackfillDone || cur.BackfillUID != 3 || cur.BeforeSince != 2 {
 		t.Errorf("cursor %+v: want last 10, backfill done at 3, 2 messages before since", cur)
 	}
-	reports, err := timeline.MailboxReports(r.ctx, r.store.Pool)
+	reports, err := timeline.MailboxReports(r.ctx, r.store.Pool, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

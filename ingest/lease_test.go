@@ -30,7 +30,7 @@ func TestDaemonsShareMailboxesByLease(t *testing.T) {
 	}
 	waitFor(t, "the first daemon's sync", 30*time.Second, stored("lease-1@acme-buyer.de"))
 	syncedBy := func() string {
-		ms, err := timeline.MailboxReports(r.ctx, r.store.Pool)
+		ms, err := timeline.MailboxReports(r.ctx, r.store.Pool, nil)
 		if err != nil || len(ms) != 1 {
 			t.Fatalf("mailboxes %+v: %v", ms, err)
 		}

@@ -3,6 +3,7 @@ package timeline
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,7 +116,7 @@ type MailboxReport struct {
 	Rep            string         `json:"rep"`
 	Host           string         `json:"imap_host"`
 	Username       string         `json:"imap_username"`
-	State          string         `json:"state"` // ok, pending, retrying, parked
+	State          string         `json:"state"` // ok, pending, retrying, parked, disconnected
 	LastOKAt       *time.Time     `json:"last_ok_at"`
 	LastAttemptAt  *time.Time     `json:"last_attempt_at"`
 	LastError      *string        `json:"last_error"`
@@ -147,8 +148,15 @@ type FolderReport struct {
 	LastSyncAt     *time.Time `json:"last_sync_at"`
 }
 
-// MailboxReports returns every mailbox with its folders, ordered by rep.
-func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
+// MailboxReports returns every mailbox mailtrail has synced, with its
+// folders, ordered by rep. configured holds the reps of the current
+// config: a mailbox whose rep is no longer there is "disconnected" (a rep
+// who left: nothing of it is synced any more, everything captured stays).
+func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxReport, error) {
+	inConfig := map[string]bool{}
+	for _, r := range configured {
+		inConfig[strings.ToLower(r)] = true
+	}
 	rows, err := db.Query(ctx, `
 		SELECT rep, imap_host, imap_username, last_ok_at, last_attempt_at, last_error, last_error_at,
 			last_error_advice, failures, next_attempt_at, parked_at, parked_reason,
@@ -167,6 +175,8 @@ func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
 			return nil, fmt.Errorf("mailboxes: %w", err)
 		}
 		switch {
+		case !inConfig[strings.ToLower(m.Rep)]:
+			m.State = "disconnected"
 		case m.ParkedAt != nil:
 			m.State = "parked"
 		case m.LastError != nil:

@@ -105,6 +105,19 @@ func TestCLIHandover(t *testing.T) {
 		t.Fatalf("bob still in the config:\n%s", strings.Join(kept, "\n"))
 	}
 	c.mustRun("sync", "--once")
+	var boxes struct {
+		Mailboxes []struct{ Rep, State string } `json:"mailboxes"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun("mailboxes")), &boxes); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, m := range boxes.Mailboxes {
+		states[m.Rep] = m.State
+	}
+	if states["bob@ourco.example"] != "disconnected" || states["amy@ourco.example"] != "ok" {
+		t.Errorf("mailboxes after bob left: %v, want bob disconnected and amy ok", states)
+	}
 
 	srv := exec.Command(c.bin, "--config", c.config, "serve")
 	var srvErr bytes.Buffer
@@ -127,6 +140,10 @@ func TestCLIHandover(t *testing.T) {
 	code, v = get("/api/v1/customers/"+strconv.Itoa(id)+"/timeline", mgrToken)
 	if evs, _ := v["events"].([]any); code != 200 || len(evs) != 2 {
 		t.Errorf("timeline after bob left: %d %v", code, v)
+	}
+	code, v = get("/api/v1/mailboxes", mgrToken)
+	if ms, _ := v["mailboxes"].([]any); code != 200 || len(ms) != 2 || ms[1].(map[string]any)["state"] != "disconnected" {
+		t.Errorf("GET /api/v1/mailboxes after bob left: %d %v", code, v)
 	}
 	code, v = get("/api/v1/search?q="+url.QueryEscape("floodlights")+"&rep=bob@ourco.example", mgrToken)
 	if hits, _ := v["hits"].([]any); code != 200 || len(hits) != 1 {

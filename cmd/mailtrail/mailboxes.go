@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -54,7 +55,7 @@ func cmdMailboxes(ctx context.Context, e *env, args []string) error {
 		fmt.Printf("retry of %s requested: a running daemon tries it within seconds\n", args[1])
 		return nil
 	}
-	ms, err := timeline.MailboxReports(ctx, store.Pool)
+	ms, err := timeline.MailboxReports(ctx, store.Pool, repEmails(cfg))
 	if err != nil {
 		return err
 	}
@@ -65,4 +66,13 @@ func cmdMailboxes(ctx context.Context, e *env, args []string) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(map[string]any{"mailboxes": ms})
+}
+
+// repEmails lists the configured reps' addresses.
+func repEmails(cfg *config.Config) []string {
+	out := make([]string, 0, len(cfg.Reps))
+	for _, r := range cfg.Reps {
+		out = append(out, r.Email)
+	}
+	return out
 }
