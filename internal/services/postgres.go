@@ -56,6 +56,9 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, settings .
 	if err != nil {
 		return nil, err
 	}
+	if dir, err = relocate(dir, acct); err != nil {
+		return nil, fmt.Errorf("postgres dir: %w", err)
+	}
 	if err := handOver(dir, acct); err != nil {
 		return nil, fmt.Errorf("postgres dir: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -169,6 +170,40 @@ func TestHandOverRejectsUnreachableDir(t *testing.T) {
 	err = handOver(t.TempDir()+"/pg", a)
 	if err == nil || !strings.Contains(err.Error(), "not searchable by user "+a.Name) {
 		t.Fatalf("handOver under a 0700 parent: %v", err)
+	}
+}
+
+// As root, a cluster asked for under a 0700 directory (a clone in /root)
+// lives under /var/lib/mailtrail, linked from where it was asked for, and
+// is found there again on the next start.
+func TestPostgresUnderUnreachableDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands directories to another user")
+	}
+	relocatedRoot = t.TempDir() // 0700 itself: relocation must say so
+	home := t.TempDir()
+	if _, err := StartPostgres(context.Background(), filepath.Join(home, "pg"), nil); err == nil ||
+		!strings.Contains(err.Error(), "not searchable") {
+		t.Fatalf("relocation under an unreachable root: %v", err)
+	}
+	os.Remove(filepath.Join(home, "pg"))
+	relocatedRoot = filepath.Join("/var/lib/mailtrail-test", filepath.Base(home))
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(relocatedRoot)); relocatedRoot = "/var/lib/mailtrail" })
+	for run := range 2 {
+		pg, err := StartPostgres(context.Background(), filepath.Join(home, "pg"), nil)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		target, err := os.Readlink(filepath.Join(home, "pg"))
+		if err != nil || !strings.HasPrefix(target, relocatedRoot+"/") || pg.Dir != target {
+			t.Errorf("run %d: link %q (%v), cluster in %q", run, target, err, pg.Dir)
+		}
+		if _, err := os.Stat(filepath.Join(target, "data", "PG_VERSION")); err != nil {
+			t.Errorf("run %d: %v", run, err)
+		}
+		if err := pg.Stop(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package services
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -86,6 +88,22 @@ func handOver(dir string, a account) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
+	if err := reachable(dir, a); err != nil {
+		return err
+	}
+	if st, err := os.Stat(dir); err == nil && int(st.Sys().(*syscall.Stat_t).Uid) == a.UID {
+		return nil // handed over on an earlier run
+	}
+	return filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, a.UID, a.GID)
+	})
+}
+
+// reachable reports the first parent of dir that a cannot search.
+func reachable(dir string, a account) error {
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -97,16 +115,49 @@ func handOver(dir string, a account) error {
 				p, a.Name, st.Mode().Perm())
 		}
 		if p == filepath.Dir(p) {
-			break
+			return nil
 		}
 	}
-	if st, err := os.Stat(dir); err == nil && int(st.Sys().(*syscall.Stat_t).Uid) == a.UID {
-		return nil // handed over on an earlier run
+}
+
+// relocatedRoot is where, as root, a server's data goes when the server's
+// account cannot reach the directory asked for.
+var relocatedRoot = "/var/lib/mailtrail"
+
+// relocate returns where a server running as a keeps the data asked for
+// at dir. As root in a clone under /root (0700 on Debian), the postgres
+// user cannot get in: the data then lives under /var/lib/mailtrail, in a
+// directory named after dir's path, and dir becomes a link to it, so that
+// `make run` works from any clone and finds its cluster again next time.
+// A dir that already holds a cluster is never moved.
+func relocate(dir string, a account) (string, error) {
+	if os.Geteuid() != 0 {
+		return dir, nil
 	}
-	return filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(path, a.UID, a.GID)
-	})
+	if target, err := filepath.EvalSymlinks(dir); err == nil && target != dir {
+		return target, nil // linked on an earlier run
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	unreachable := reachable(dir, a)
+	if unreachable == nil {
+		return dir, nil
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return "", unreachable
+	}
+	sum := sha256.Sum256([]byte(dir))
+	target := filepath.Join(relocatedRoot, hex.EncodeToString(sum[:6])+"-"+filepath.Base(dir))
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return "", err
+	}
+	if err := reachable(target, a); err != nil {
+		return "", fmt.Errorf("%w (and %v)", unreachable, err)
+	}
+	os.Remove(dir) // an empty directory, or nothing
+	if err := os.Symlink(target, dir); err != nil {
+		return "", fmt.Errorf("link %s to %s: %w", dir, target, err)
+	}
+	return target, nil
 }
