@@ -7,11 +7,13 @@ build:
 	$(GO) build -o bin/mailtrail ./cmd/mailtrail
 
 deps:
-	bash scripts/install-deps.sh
+	bash scripts/install-deps.sh test
 
 # Local PostgreSQL + Meilisearch under ./.mailtrail, a demo IMAP server with
 # two reps' sample mail, and the daemon. Ctrl-C stops everything.
-run: deps build
+# MAILTRAIL_DEMO_LISTEN moves the API off 127.0.0.1:8080.
+run: build
+	bash scripts/install-deps.sh run
 	./bin/mailtrail demo
 
 # Every test, against real PostgreSQL, Meilisearch and Dovecot that the

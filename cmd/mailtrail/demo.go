@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -24,11 +25,25 @@ import (
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := fs.String("dir", ".mailtrail", "where the local servers keep their data")
-	listen := fs.String("listen", "127.0.0.1:8080", "API address")
+	listen := fs.String("listen", "", "API address (default $MAILTRAIL_DEMO_LISTEN, else 127.0.0.1:8080, else a free port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := e.log
+	if *listen == "" {
+		*listen = os.Getenv("MAILTRAIL_DEMO_LISTEN")
+	}
+	if *listen == "" {
+		// A newcomer's 8080 may be taken by something else: the demo then
+		// takes any free port, and prints it like the other.
+		*listen = "127.0.0.1:8080"
+		if ln, err := net.Listen("tcp", *listen); err != nil {
+			log.Info("127.0.0.1:8080 is taken: the demo API listens on a free port", "err", err)
+			*listen = "127.0.0.1:0"
+		} else {
+			ln.Close()
+		}
+	}
 	dbURL := os.Getenv("MAILTRAIL_DATABASE_URL")
 	if dbURL == "" {
 		pg, err := services.StartPostgres(ctx, filepath.Join(*dir, "postgres"), log)
