@@ -61,3 +61,18 @@ func TestSecretFromFile(t *testing.T) {
 		t.Errorf("error %v should name the variable", err)
 	}
 }
+
+// A token_env whose variable is empty is named, so serve can say which
+// token it refuses.
+func TestUnsetTokensNameTheKey(t *testing.T) {
+	t.Setenv("MT_TEST_TOKEN_SET", "s3cret-value")
+	t.Setenv("MT_TEST_TOKEN_UNSET", "")
+	a := API{Tokens: []Token{{Name: "ops", TokenEnv: "MT_TEST_TOKEN_SET"}, {Name: "crm", TokenEnv: "MT_TEST_TOKEN_UNSET"}, {Name: "x", Token: "inline"}}}
+	got := a.UnsetTokens()
+	if len(got) != 1 || !strings.Contains(got[0], "api.tokens[1].token_env") || !strings.Contains(got[0], "MT_TEST_TOKEN_UNSET") {
+		t.Errorf("UnsetTokens = %q", got)
+	}
+	if v := a.TokenValues(); len(v) != 2 || v["s3cret-value"] != "ops" || v["inline"] != "x" {
+		t.Errorf("TokenValues = %v", v)
+	}
+}

@@ -128,6 +128,18 @@ func (m Meilisearch) Key() string {
 	return ""
 }
 
+// UnsetTokens names the api.tokens[i].token_env keys whose variable is
+// empty: the token they stand for is not accepted.
+func (a API) UnsetTokens() []string {
+	var out []string
+	for i, t := range a.Tokens {
+		if t.TokenEnv != "" && os.Getenv(t.TokenEnv) == "" {
+			out = append(out, fmt.Sprintf("api.tokens[%d].token_env: environment variable %s is empty", i, t.TokenEnv))
+		}
+	}
+	return out
+}
+
 // TokenValues maps each API token's value to its name, resolving token_env.
 func (a API) TokenValues() map[string]string {
 	out := map[string]string{}

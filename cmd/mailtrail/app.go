@@ -98,7 +98,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return fmt.Errorf("api.listen: %w", err)
 	}
 	if len(cfg.API.Tokens) == 0 {
-		log.Warn("api.tokens is empty: every API call will be refused")
+		log.Warn("api.tokens is empty: only tokens made by `mailtrail tokens create` are accepted")
+	}
+	// Not fatal: capture goes on; the token's holders get 401 until it is set.
+	for _, unset := range cfg.API.UnsetTokens() {
+		log.Error(unset + ": that token is refused")
 	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
