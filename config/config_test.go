@@ -2,6 +2,8 @@ package config
 
 import (
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -75,4 +77,37 @@ func TestUnsetTokensNameTheKey(t *testing.T) {
 	if v := a.TokenValues(); len(v) != 2 || v["s3cret-value"] != "ops" || v["inline"] != "x" {
 		t.Errorf("TokenValues = %v", v)
 	}
+}
+
+// Every key of Config appears in the example config, set or commented
+// out: it is where an admin learns what can be set.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	example, err := os.ReadFile("../configs/mailtrail.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			key := regexp.MustCompile(`(?m)(^|[\s{,#])` + regexp.QuoteMeta(name) + `:`)
+			if !key.Match(example) {
+				t.Errorf("%s%s is not in configs/mailtrail.example.yaml", path, name)
+			}
+			walk(path+name+".", f.Type)
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
 }
