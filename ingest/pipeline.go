@@ -252,6 +252,10 @@ func (p *Pipeline) events(ctx context.Context, tx timeline.DB, pr *Prepared, bt 
 			pending = append(pending, autoKey(b.Resolution))
 			continue
 		}
+		if bt.seen == nil {
+			bt.seen = map[int64]bool{}
+		}
+		bt.seen[id] = true
 		events = append(events, timeline.NewEvent{
 			CustomerID: id, Kind: pr.verdict.Kind, Direction: pr.rec.Direction, Rep: pr.rep,
 			OccurredAt: at, Rule: pr.verdict.Rule, Confidence: pr.verdict.Confidence,

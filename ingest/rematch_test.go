@@ -363,3 +363,39 @@ func TestRequireReplyInOneBatch(t *testing.T) {
 		t.Errorf("%d pending rows left", n)
 	}
 }
+
+// A customer created from mail is owned by the rep who wrote to it first,
+// whatever order the mail is saved in (a first sync reads newest first,
+// reps in parallel); once a person sets the owner, mail no longer moves it.
+func TestAutoCustomerOwnerIsFirstRep(t *testing.T) {
+	p := newPipe(t, nil)
+	dated := func(raw, date string) string {
+		return strings.Replace(raw, "Date: Mon, 2 Mar 2026 10:00:00 +0800", "Date: "+date, 1)
+	}
+	owner := func() string {
+		t.Helper()
+		var o string
+		if err := p.store.Pool.QueryRow(p.ctx, `SELECT coalesce(owner, '') FROM customers WHERE auto_key = 'domain:newco.example'`).Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	p.save(bob, "INBOX", dated(mail("buyer@newco.example", bob, "Order", "late@newco.example", "Hi Bob"), "Thu, 5 Mar 2026 10:00:00 +0800"))
+	if o := owner(); o != bob {
+		t.Fatalf("owner after bob's mail: %q", o)
+	}
+	p.save(amy, "INBOX", dated(mail("buyer@newco.example", amy, "Hello", "early@newco.example", "Hi Amy"), "Sun, 1 Mar 2026 10:00:00 +0800"))
+	if o := owner(); o != amy {
+		t.Errorf("owner after amy's earlier mail was saved: %q, want amy, who wrote first", o)
+	}
+
+	var id int64
+	p.store.Pool.QueryRow(p.ctx, `SELECT id FROM customers WHERE auto_key = 'domain:newco.example'`).Scan(&id)
+	if _, err := timeline.SetOwner(p.ctx, p.store.Pool, id, amy, bob, "api", "manager"); err != nil {
+		t.Fatal(err)
+	}
+	p.save(amy, "INBOX", dated(mail("buyer@newco.example", amy, "Hello again", "earliest@newco.example", "Hi Amy"), "Sat, 28 Feb 2026 10:00:00 +0800"))
+	if o := owner(); o != bob {
+		t.Errorf("owner set by a manager, then mail saved: %q, want bob", o)
+	}
+}

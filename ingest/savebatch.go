@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -16,6 +18,7 @@ type Batch struct {
 	Links timeline.Relinks
 	Raw   *timeline.RawWriter // nil: raw messages in the batch's transaction
 	autos map[string]int64    // auto_key -> customer
+	seen  map[int64]bool      // customers given an event in this batch
 }
 
 // SaveBatch stores prepared messages inside tx, locs[i] being where
@@ -46,10 +49,21 @@ func (p *Pipeline) saveBatch(ctx context.Context, tx timeline.BatchDB, prs []*Pr
 	if err != nil {
 		return rs, err
 	}
+	return rs, b.finish(ctx, tx)
+}
+
+// finish does what a batch's saves leave to its end: the inquiry links,
+// and the owners of the customers created from mail that it touched
+// (timeline.OwnAutoCustomers: a first sync runs newest first and in
+// parallel, so the rep who created one was not always the first to write).
+func (b *Batch) finish(ctx context.Context, tx timeline.DB) error {
 	if err := b.Links.Flush(ctx, tx); err != nil {
-		return rs, fmt.Errorf("link inquiries: %w", err)
+		return fmt.Errorf("link inquiries: %w", err)
 	}
-	return rs, nil
+	if len(b.seen) == 0 {
+		return nil
+	}
+	return timeline.OwnAutoCustomers(ctx, tx, slices.Collect(maps.Keys(b.seen)))
 }
 
 func (b *Batch) auto(key string, id int64) {

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 
 	"github.com/jackc/pgx/v5"
@@ -36,10 +35,7 @@ func (p *Pipeline) saveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, loc
 		}
 		rs = append(rs, r)
 	}
-	if err := b.Links.Flush(ctx, tx); err != nil {
-		return rs, fmt.Errorf("link inquiries: %w", err)
-	}
-	return rs, nil
+	return rs, b.finish(ctx, tx)
 }
 
 // saveInSavepoint is Save in a savepoint of tx, rolled back on error with

@@ -131,6 +131,27 @@ func EnsureAuto(ctx context.Context, db DB, key, name, owner string) (id int64, 
 	return id, true, nil
 }
 
+// OwnAutoCustomers gives each of the customers ids that was created from
+// mail the rep of its earliest event as owner: "the rep who first
+// corresponded with them". Mail is not saved in date order (a first sync
+// reads newest first, reps in parallel), so the rep who created the
+// customer may not be that rep. An owner that a person set (any row in
+// owner_changes: the API, an import, a handover, a merge) is left alone.
+func OwnAutoCustomers(ctx context.Context, db DB, ids []int64) error {
+	_, err := db.Exec(ctx, `
+		WITH auto AS MATERIALIZED (
+			SELECT c.id FROM customers c WHERE c.id = ANY($1) AND c.auto_created
+			  AND NOT EXISTS (SELECT 1 FROM owner_changes o WHERE o.customer_id = c.id))
+		UPDATE customers c SET owner = first.rep
+		FROM auto, LATERAL (SELECT e.rep FROM events e WHERE e.customer_id = auto.id
+		                    ORDER BY e.occurred_at, e.id LIMIT 1) first
+		WHERE c.id = auto.id AND c.owner IS DISTINCT FROM first.rep`, ids)
+	if err != nil {
+		return fmt.Errorf("owners of customers from mail: %w", err)
+	}
+	return nil
+}
+
 // NameAutoCustomer renames a customer created from mail that is still
 // named after its address (placeholder) to name, and queues its events for
 // re-indexing. It does nothing when the customer was renamed since.
