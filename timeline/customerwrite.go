@@ -127,8 +127,11 @@ type OwnerChange struct {
 	CustomerID int64  `json:"customer_id"`
 	OldOwner   string `json:"old_owner"`
 	NewOwner   string `json:"new_owner"`
-	Via        string `json:"via"`
+	Via        string `json:"via"` // handover, api, cli, merge
 	Actor      string `json:"actor"`
+	// MergedFrom is the customer the change was recorded on, when a merge
+	// moved it to CustomerID (0: recorded on CustomerID).
+	MergedFrom int64 `json:"merged_from,omitempty"`
 }
 
 // SetOwner makes owner ("" for none) the owner of customer id if it is
@@ -164,10 +167,11 @@ func auditOwner(ctx context.Context, db DB, id int64, old, owner, via, actor str
 	return nil
 }
 
-// OwnerChanges returns the audit trail of a customer, oldest first.
+// OwnerChanges returns the audit trail of a customer, oldest first,
+// including the changes of the customers merged into it.
 func OwnerChanges(ctx context.Context, db DB, customerID int64) ([]OwnerChange, error) {
 	rows, err := db.Query(ctx, `
-		SELECT customer_id, coalesce(old_owner, ''), coalesce(new_owner, ''), via, actor
+		SELECT customer_id, coalesce(old_owner, ''), coalesce(new_owner, ''), via, actor, coalesce(merged_from, 0)
 		FROM owner_changes WHERE customer_id = $1 ORDER BY changed_at, id`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("owner changes of customer %d: %w", customerID, err)
