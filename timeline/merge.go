@@ -37,7 +37,8 @@ type Merge struct {
 	Already  bool           `json:"already_merged"` // this call found the merge done before
 }
 
-// MergedCustomer is the merged record as it was before the merge.
+// MergedCustomer is the merged record as it was before the merge (or, in
+// a CustomerRemoval, the removed one).
 type MergedCustomer struct {
 	Name        string         `json:"name"`
 	Grade       string         `json:"grade"`
@@ -95,7 +96,8 @@ type MovedContact struct {
 // events, domains, contacts and owner history (owner_changes) of from
 // move to keep (an event of both on one message collapses into keep's),
 // keep's empty fields take from's values (an owner so taken gets an
-// owner_changes row, via "merge" by by), from is deleted and its id redirects to keep from then on, the
+// owner_changes row, via "merge" by by), keep is marked as edited by by,
+// from is deleted and its id redirects to keep from then on, the
 // moved events get search outbox rows (upsert for moved, delete for
 // collapsed), their messages are queued for re-matching, and one audit
 // row records it all. by names who merged ("api:<token>", "cli:<user>",
@@ -250,8 +252,9 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 	if _, err := tx.Exec(ctx, `
 		UPDATE customers SET grade = coalesce(grade, nullif($2, '')), owner = coalesce(owner, nullif($3, '')),
 			phone = CASE WHEN phone = '' THEN $4 ELSE phone END,
-			country = CASE WHEN country = '' THEN $5 ELSE country END, updated_at = now()
-		WHERE id = $1`, keep, mc.Grade, mc.Owner, mc.Phone, mc.Country); err != nil {
+			country = CASE WHEN country = '' THEN $5 ELSE country END, updated_at = now(),
+			edited_at = now(), edited_by = $6
+		WHERE id = $1`, keep, mc.Grade, mc.Owner, mc.Phone, mc.Country, by); err != nil {
 		return Merge{}, fmt.Errorf("update customer %d: %w", keep, err)
 	}
 	if owner, ok := mv.FieldsFilled["owner"]; ok {
@@ -361,7 +364,7 @@ func gone(ctx context.Context, db DB, id int64) error {
 	return ErrNotFound
 }
 
-// customerRecord reads customer id as a merge records it.
+// customerRecord reads customer id as a merge or a removal records it.
 func customerRecord(ctx context.Context, db DB, id int64) (MergedCustomer, error) {
 	var c MergedCustomer
 	var autoKey *string

@@ -178,6 +178,9 @@ func TestMergeCustomers(t *testing.T) {
 	if n := d.count(`SELECT count(*) FROM owner_changes`); n != 3 {
 		t.Errorf("%d owner changes in all, want 3 (2 moved, 1 by the merge)", n)
 	}
+	if n := d.count(`SELECT count(*) FROM customers WHERE id = $1 AND edited_by = 'cli:tester' AND edited_at IS NOT NULL`, keep); n != 1 {
+		t.Errorf("the kept customer is not marked as edited by the merge")
+	}
 
 	// The store agrees with the audit.
 	if got := d.count(`SELECT count(*) FROM events WHERE customer_id = $1`, keep); got != 3 {
