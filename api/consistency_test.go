@@ -157,6 +157,15 @@ func TestCustomerWrites(t *testing.T) {
 		strings.Join(c.Emails, ",") != "buyer@echo.example" || r.header.Get("Location") != fmt.Sprintf("/api/v1/customers/%d", c.ID) {
 		t.Errorf("created %+v, Location %q", c, r.header.Get("Location"))
 	}
+	// Who last edited it, for re-matching, which keeps what a person touched.
+	editedBy := func() string {
+		var by string
+		f.store.Pool.QueryRow(f.ctx, `SELECT coalesce(edited_by, '') FROM customers WHERE id = $1`, c.ID).Scan(&by)
+		return by
+	}
+	if by := editedBy(); by != "api:manager" {
+		t.Errorf("created customer edited by %q, want api:manager", by)
+	}
 	path := fmt.Sprintf("/api/v1/customers/%d", c.ID)
 	// Absent fields stay; null clears the grade; lists replace.
 	r = f.do("admin", "PATCH", path, `{"grade": null, "owner": "`+bob+`", "domains": ["echo.example"], "contacts": []}`)
@@ -176,6 +185,9 @@ func TestCustomerWrites(t *testing.T) {
 	}
 	if fmt.Sprint(changes) != fmt.Sprint(want) {
 		t.Errorf("owner changes %+v, want %+v", changes, want)
+	}
+	if by := editedBy(); by != "api:config-admin" {
+		t.Errorf("patched customer edited by %q, want api:config-admin", by)
 	}
 	// A rename re-indexes the customer's events (search documents carry the name).
 	var before, after int

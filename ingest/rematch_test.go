@@ -195,6 +195,9 @@ Brightline Electrical Ltd,brightline.example,,A,,,UK
 	if n := p.count(`SELECT count(*) FROM customers WHERE auto_key = 'domain:brightlime.example'`); n != 0 {
 		t.Errorf("the look-alike's customer from mail is still there")
 	}
+	if n := p.count(`SELECT count(*) FROM customer_removals WHERE customer->>'auto_key' = 'domain:brightlime.example'`); n != 1 {
+		t.Errorf("the removed customer left %d records in customer_removals, want 1", n)
+	}
 	// Every change reached the search outbox: a delete per removed event,
 	// an upsert per added or moved one.
 	if got := p.count(`SELECT count(*) FROM search_outbox WHERE op = 'delete'`); got != 3 {

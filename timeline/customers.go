@@ -29,8 +29,8 @@ func UpsertCustomer(ctx context.Context, db DB, in CustomerInput) (id int64, cre
 	switch {
 	case err == pgx.ErrNoRows:
 		err = db.QueryRow(ctx, `
-			INSERT INTO customers (name, grade, owner, phone, country)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			INSERT INTO customers (name, grade, owner, phone, country, edited_at, edited_by)
+			VALUES ($1, $2, $3, $4, $5, now(), 'import') RETURNING id`,
 			in.Name, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country).Scan(&id)
 		if err != nil {
 			return 0, false, false, fmt.Errorf("insert customer %q: %w", in.Name, err)
@@ -40,7 +40,8 @@ func UpsertCustomer(ctx context.Context, db DB, in CustomerInput) (id int64, cre
 		return 0, false, false, fmt.Errorf("find customer %q: %w", in.Name, err)
 	default:
 		tag, err := db.Exec(ctx, `
-			UPDATE customers SET grade = $2, owner = $3, phone = $4, country = $5, updated_at = now()
+			UPDATE customers SET grade = $2, owner = $3, phone = $4, country = $5, updated_at = now(),
+				edited_at = now(), edited_by = 'import'
 			WHERE id = $1 AND (grade, owner, phone, country) IS DISTINCT FROM ($2, $3, $4, $5)`,
 			id, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country)
 		if err != nil {

@@ -47,9 +47,9 @@ func CreateCustomer(ctx context.Context, db DB, in CustomerInput, via, actor str
 	}
 	var id int64
 	err := db.QueryRow(ctx, `
-		INSERT INTO customers (name, grade, owner, phone, country)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		in.Name, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country).Scan(&id)
+		INSERT INTO customers (name, grade, owner, phone, country, edited_at, edited_by)
+		VALUES ($1, $2, $3, $4, $5, now(), $6) RETURNING id`,
+		in.Name, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country, editedBy(via, actor)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert customer %q: %w", in.Name, err)
 	}
@@ -66,7 +66,9 @@ func CreateCustomer(ctx context.Context, db DB, in CustomerInput, via, actor str
 
 // UpdateCustomer applies p to customer id: ErrNotFound when it does not
 // exist, *FieldConflict when a new name, domain or address belongs to
-// another customer. An owner change is audited (via, actor); a name change
+// another customer. The customer is marked as edited by a person (see
+// editedBy), even when p changes nothing: someone chose these values. An
+// owner change is audited (via, actor); a name change
 // queues the customer's events for re-indexing, since search documents
 // carry the customer's name. Run it in a transaction.
 func UpdateCustomer(ctx context.Context, db DB, id int64, p CustomerPatch, via, actor string) error {
@@ -88,8 +90,8 @@ func UpdateCustomer(ctx context.Context, db DB, id int64, p CustomerPatch, via, 
 			grade = CASE WHEN $3::text IS NULL THEN grade ELSE nullif($3, '') END,
 			phone = coalesce($4, phone),
 			country = coalesce($5, country),
-			updated_at = now()
-		WHERE id = $1`, id, p.Name, p.Grade, p.Phone, p.Country)
+			updated_at = now(), edited_at = now(), edited_by = $6
+		WHERE id = $1`, id, p.Name, p.Grade, p.Phone, p.Country, editedBy(via, actor))
 	if err != nil {
 		return fmt.Errorf("update customer %d: %w", id, err)
 	}
@@ -127,12 +129,16 @@ type OwnerChange struct {
 	CustomerID int64  `json:"customer_id"`
 	OldOwner   string `json:"old_owner"`
 	NewOwner   string `json:"new_owner"`
-	Via        string `json:"via"`
+	Via        string `json:"via"` // handover, api, cli, merge
 	Actor      string `json:"actor"`
+	// MergedFrom is the customer the change was recorded on, when a merge
+	// moved it to CustomerID (0: recorded on CustomerID).
+	MergedFrom int64 `json:"merged_from,omitempty"`
 }
 
 // SetOwner makes owner ("" for none) the owner of customer id if it is
-// currently expectOwner, and audits the change. changed is false when the
+// currently expectOwner, audits the change and marks the customer as
+// edited by a person (editedBy(via, actor)). changed is false when the
 // owner was no longer expectOwner (someone else moved it) or already
 // owner. Run it in a transaction with the caller's other moves.
 func SetOwner(ctx context.Context, db DB, id int64, expectOwner, owner, via, actor string) (changed bool, err error) {
@@ -148,10 +154,18 @@ func SetOwner(ctx context.Context, db DB, id int64, expectOwner, owner, via, act
 }
 
 func setOwner(ctx context.Context, db DB, id int64, old, owner, via, actor string) error {
-	if _, err := db.Exec(ctx, `UPDATE customers SET owner = $2, updated_at = now() WHERE id = $1`, id, nullable(owner)); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE customers SET owner = $2, updated_at = now(), edited_at = now(), edited_by = $3 WHERE id = $1`,
+		id, nullable(owner), editedBy(via, actor)); err != nil {
 		return fmt.Errorf("set owner of customer %d: %w", id, err)
 	}
 	return auditOwner(ctx, db, id, old, owner, via, actor)
+}
+
+// editedBy is customers.edited_by for a person's write: "api:<token>",
+// "cli:<user>". A customer created from mail with it set is never removed
+// by re-matching (DropEmptyAutoCustomers).
+func editedBy(via, actor string) string {
+	return via + ":" + actor
 }
 
 func auditOwner(ctx context.Context, db DB, id int64, old, owner, via, actor string) error {
@@ -164,10 +178,11 @@ func auditOwner(ctx context.Context, db DB, id int64, old, owner, via, actor str
 	return nil
 }
 
-// OwnerChanges returns the audit trail of a customer, oldest first.
+// OwnerChanges returns the audit trail of a customer, oldest first,
+// including the changes of the customers merged into it.
 func OwnerChanges(ctx context.Context, db DB, customerID int64) ([]OwnerChange, error) {
 	rows, err := db.Query(ctx, `
-		SELECT customer_id, coalesce(old_owner, ''), coalesce(new_owner, ''), via, actor
+		SELECT customer_id, coalesce(old_owner, ''), coalesce(new_owner, ''), via, actor, coalesce(merged_from, 0)
 		FROM owner_changes WHERE customer_id = $1 ORDER BY changed_at, id`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("owner changes of customer %d: %w", customerID, err)

@@ -141,7 +141,8 @@ func (s *Store) ImportCustomers(ctx context.Context, rows []SheetRow, opt Import
 }
 
 // importRow applies one parsed row inside its savepoint: the customer it
-// creates or updates, then the customers from mail it takes over.
+// creates or updates, then the customers from mail it takes over. A
+// customer the row changed is marked as edited by the import line.
 func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult, st *importState, opt ImportOptions) (rowOutcome, error) {
 	var domains, emails []string
 	for _, d := range in.Domains {
@@ -181,11 +182,11 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 	if err != nil {
 		return out, fmt.Errorf("find customers created from mail: %w", err)
 	}
+	by := fmt.Sprintf("import line %d", res.Line)
+	if opt.Source != "" {
+		by = fmt.Sprintf("import %s line %d", opt.Source, res.Line)
+	}
 	for _, a := range autos {
-		by := fmt.Sprintf("import line %d", res.Line)
-		if opt.Source != "" {
-			by = fmt.Sprintf("import %s line %d", opt.Source, res.Line)
-		}
 		m, err := MergeCustomers(ctx, tx, id, a, by)
 		if err != nil {
 			return out, fmt.Errorf("take over customer %d: %w", a, err)
@@ -193,6 +194,11 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 		change("took over customer %d %q (created from mail): %d events moved, %d collapsed",
 			a, m.Merged.Name, len(m.Moved.EventsMoved), len(m.Moved.EventsCollapsed))
 		out.merges = append(out.merges, m)
+	}
+	if out.changed {
+		if _, err := tx.Exec(ctx, `UPDATE customers SET edited_at = now(), edited_by = $2 WHERE id = $1`, id, by); err != nil {
+			return out, fmt.Errorf("mark customer %d as edited: %w", id, err)
+		}
 	}
 	switch {
 	case res.Action == RowCreated:

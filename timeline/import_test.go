@@ -48,7 +48,7 @@ func (d *db) snapshot() string {
 	d.t.Helper()
 	var s string
 	err := d.store.Pool.QueryRow(d.ctx, `SELECT concat_ws(' | ',
-		(SELECT string_agg(concat_ws(',', id, name, grade, owner, phone, country, auto_created, updated_at), ';' ORDER BY id) FROM customers),
+		(SELECT string_agg(concat_ws(',', id, name, grade, owner, phone, country, auto_created, updated_at, edited_at, edited_by), ';' ORDER BY id) FROM customers),
 		(SELECT string_agg(customer_id || domain, ';' ORDER BY customer_id, domain) FROM customer_domains),
 		(SELECT string_agg(customer_id || email || learned, ';' ORDER BY customer_id, email) FROM contacts),
 		(SELECT string_agg(id || ':' || customer_id, ';' ORDER BY id) FROM events),
@@ -174,6 +174,13 @@ func TestImportCSV(t *testing.T) {
 	c, _ = timeline.GetCustomer(d.ctx, d.store.Pool, acme)
 	if c.Name != "ACME Corporation" || c.Grade != "A" || c.Phone != "+49 1234567" || c.Country != "Germany" {
 		t.Errorf("Acme after update = %+v: a blank cell keeps the value", c)
+	}
+	// Each customer a row changed is marked as edited by that row.
+	if got := d.ids(`SELECT id FROM customers WHERE edited_by = 'import test line 2'`); !slices.Equal(got, []int64{sunrise}) {
+		t.Errorf("customers edited by line 2: %v, want %d", got, sunrise)
+	}
+	if got := d.ids(`SELECT id FROM customers WHERE edited_by = 'import test line 3'`); !slices.Equal(got, []int64{acme}) {
+		t.Errorf("customers edited by line 3: %v, want %d", got, acme)
 	}
 }
 

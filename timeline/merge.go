@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +37,8 @@ type Merge struct {
 	Already  bool           `json:"already_merged"` // this call found the merge done before
 }
 
-// MergedCustomer is the merged record as it was before the merge.
+// MergedCustomer is the merged record as it was before the merge (or, in
+// a CustomerRemoval, the removed one).
 type MergedCustomer struct {
 	Name        string         `json:"name"`
 	Grade       string         `json:"grade"`
@@ -68,6 +70,11 @@ type Moved struct {
 	// Redirects are older merged ids that pointed at the merged customer
 	// and now point at the kept one.
 	Redirects []int64 `json:"redirects_moved"`
+	// OwnerChangesMoved are the merged customer's owner_changes rows, now
+	// the kept customer's (their merged_from names where they were first
+	// recorded). Empty in merges made before they moved (schema 14): those
+	// rows were deleted with the merged customer.
+	OwnerChangesMoved []int64 `json:"owner_changes_moved"`
 }
 
 // CollapsedEvent is an event deleted by a merge and the event that stands
@@ -86,9 +93,11 @@ type MovedContact struct {
 }
 
 // MergeCustomers merges customer from into customer keep inside tx: the
-// events, domains and contacts of from move to keep (an event of both on
-// one message collapses into keep's), keep's empty fields take from's
-// values, from is deleted and its id redirects to keep from then on, the
+// events, domains, contacts and owner history (owner_changes) of from
+// move to keep (an event of both on one message collapses into keep's),
+// keep's empty fields take from's values (an owner so taken gets an
+// owner_changes row, via "merge" by by), keep is marked as edited by by,
+// from is deleted and its id redirects to keep from then on, the
 // moved events get search outbox rows (upsert for moved, delete for
 // collapsed), their messages are queued for re-matching, and one audit
 // row records it all. by names who merged ("api:<token>", "cli:<user>",
@@ -133,21 +142,13 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 
 	var m Merge
 	m.KeptID, m.MergedID, m.MergedBy = keep, from, by
-	var autoKey *string
-	mc := &m.Merged
-	err = tx.QueryRow(ctx, `
-		SELECT name, coalesce(grade, ''), coalesce(owner, ''), phone, country, auto_created, auto_key, created_at,
-			coalesce((SELECT array_agg(domain ORDER BY domain) FROM customer_domains WHERE customer_id = $1), '{}')
-		FROM customers WHERE id = $1`, from).Scan(
-		&mc.Name, &mc.Grade, &mc.Owner, &mc.Phone, &mc.Country, &mc.AutoCreated, &autoKey, &mc.CreatedAt, &mc.Domains)
-	if err != nil {
-		return Merge{}, fmt.Errorf("read customer %d: %w", from, err)
-	}
-	if autoKey != nil {
-		mc.AutoKey = *autoKey
-	}
-	if mc.Contacts, err = contactsOf(ctx, tx, from); err != nil {
+	if m.Merged, err = customerRecord(ctx, tx, from); err != nil {
 		return Merge{}, err
+	}
+	mc := &m.Merged
+	var autoKey *string
+	if mc.AutoKey != "" {
+		autoKey = &mc.AutoKey
 	}
 
 	mv := &m.Moved
@@ -221,6 +222,20 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 		return Merge{}, fmt.Errorf("merge contacts of %d into %d: %w", from, keep, err)
 	}
 
+	// The merged customer's owner history would go with it (ON DELETE
+	// CASCADE): it moves to the kept customer, each row naming the customer
+	// it was first recorded on.
+	rows, err = tx.Query(ctx, `
+		UPDATE owner_changes SET customer_id = $1, merged_from = coalesce(merged_from, $2)
+		WHERE customer_id = $2 RETURNING id`, keep, from)
+	if err != nil {
+		return Merge{}, fmt.Errorf("move owner changes of %d to %d: %w", from, keep, err)
+	}
+	if mv.OwnerChangesMoved, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return Merge{}, fmt.Errorf("move owner changes of %d to %d: %w", from, keep, err)
+	}
+	slices.Sort(mv.OwnerChangesMoved)
+
 	// Fields the kept customer lacks.
 	var kg, ko, kp, kc string
 	if err := tx.QueryRow(ctx, `SELECT coalesce(grade, ''), coalesce(owner, ''), phone, country FROM customers WHERE id = $1`, keep).
@@ -237,9 +252,15 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 	if _, err := tx.Exec(ctx, `
 		UPDATE customers SET grade = coalesce(grade, nullif($2, '')), owner = coalesce(owner, nullif($3, '')),
 			phone = CASE WHEN phone = '' THEN $4 ELSE phone END,
-			country = CASE WHEN country = '' THEN $5 ELSE country END, updated_at = now()
-		WHERE id = $1`, keep, mc.Grade, mc.Owner, mc.Phone, mc.Country); err != nil {
+			country = CASE WHEN country = '' THEN $5 ELSE country END, updated_at = now(),
+			edited_at = now(), edited_by = $6
+		WHERE id = $1`, keep, mc.Grade, mc.Owner, mc.Phone, mc.Country, by); err != nil {
 		return Merge{}, fmt.Errorf("update customer %d: %w", keep, err)
+	}
+	if owner, ok := mv.FieldsFilled["owner"]; ok {
+		if err := auditOwner(ctx, tx, keep, "", owner, "merge", by); err != nil {
+			return Merge{}, err
+		}
 	}
 
 	// The audit row, then the redirect that points at it.
@@ -310,6 +331,7 @@ const mergeSelect = `SELECT id, kept_id, merged_id, merged_by, merged_at, merged
 func scanMerge(row pgx.CollectableRow) (Merge, error) {
 	var m Merge
 	err := row.Scan(&m.ID, &m.KeptID, &m.MergedID, &m.MergedBy, &m.MergedAt, &m.Merged, &m.Moved)
+	m.Moved = nonNilLists(m.Moved) // an older row lacks the lists added since
 	return m, err
 }
 
@@ -340,6 +362,27 @@ func gone(ctx context.Context, db DB, id int64) error {
 		return &MergedError{ID: id, Into: into}
 	}
 	return ErrNotFound
+}
+
+// customerRecord reads customer id as a merge or a removal records it.
+func customerRecord(ctx context.Context, db DB, id int64) (MergedCustomer, error) {
+	var c MergedCustomer
+	var autoKey *string
+	err := db.QueryRow(ctx, `
+		SELECT name, coalesce(grade, ''), coalesce(owner, ''), phone, country, auto_created, auto_key, created_at,
+			coalesce((SELECT array_agg(domain ORDER BY domain) FROM customer_domains WHERE customer_id = $1), '{}')
+		FROM customers WHERE id = $1`, id).Scan(
+		&c.Name, &c.Grade, &c.Owner, &c.Phone, &c.Country, &c.AutoCreated, &autoKey, &c.CreatedAt, &c.Domains)
+	if err != nil {
+		return c, fmt.Errorf("read customer %d: %w", id, err)
+	}
+	if autoKey != nil {
+		c.AutoKey = *autoKey
+	}
+	if c.Contacts, err = contactsOf(ctx, db, id); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 func contactsOf(ctx context.Context, db DB, id int64) ([]MovedContact, error) {
@@ -391,6 +434,9 @@ func nonNilLists(m Moved) Moved {
 	}
 	if m.Redirects == nil {
 		m.Redirects = []int64{}
+	}
+	if m.OwnerChangesMoved == nil {
+		m.OwnerChangesMoved = []int64{}
 	}
 	return m
 }

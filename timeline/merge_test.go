@@ -95,6 +95,13 @@ func (d *db) ids(sql string, args ...any) []int64 {
 	return ids
 }
 
+func (d *db) setOwner(id int64, expect, owner, via, actor string) {
+	d.t.Helper()
+	if ok, err := timeline.SetOwner(d.ctx, d.store.Pool, id, expect, owner, via, actor); err != nil || !ok {
+		d.t.Fatalf("SetOwner(%d, %s -> %s) = %v, %v", id, expect, owner, ok, err)
+	}
+}
+
 func (d *db) merge(keep, from int64, by string) (timeline.Merge, error) {
 	var m timeline.Merge
 	err := d.store.InTx(d.ctx, func(tx pgx.Tx) error {
@@ -119,6 +126,11 @@ func TestMergeCustomers(t *testing.T) {
 	collapsed := d.ids(`SELECT id FROM events WHERE message_id = $1 AND customer_id = $2`, m3, from)
 	survivor := d.ids(`SELECT id FROM events WHERE message_id = $1 AND customer_id = $2`, m3, keep)
 	d.store.Pool.Exec(d.ctx, `DELETE FROM search_outbox`)
+	// The merged customer's owner history: a handover, then the API. The
+	// kept customer has no owner: the merge gives it the merged one's.
+	d.setOwner(from, "", "amy@ourco.example", "cli", "handover-user")
+	d.setOwner(from, "amy@ourco.example", "bob@ourco.example", "api", "manager-token")
+	history := d.ids(`SELECT id FROM owner_changes WHERE customer_id = $1 ORDER BY id`, from)
 
 	m, err := d.merge(keep, from, "cli:tester")
 	if err != nil {
@@ -141,8 +153,33 @@ func TestMergeCustomers(t *testing.T) {
 		!slices.Equal(m.Moved.ContactsAlready, []string{"rashid@sunrise-trading.ae"}) {
 		t.Errorf("contacts moved %v, already %v", m.Moved.ContactsMoved, m.Moved.ContactsAlready)
 	}
-	if m.Moved.FieldsFilled["phone"] != "+971 4 352 8811" || m.Moved.FieldsFilled["grade"] != "C" {
+	if m.Moved.FieldsFilled["phone"] != "+971 4 352 8811" || m.Moved.FieldsFilled["grade"] != "C" ||
+		m.Moved.FieldsFilled["owner"] != "bob@ourco.example" {
 		t.Errorf("fields filled = %v", m.Moved.FieldsFilled)
+	}
+	if !slices.Equal(m.Moved.OwnerChangesMoved, history) {
+		t.Errorf("owner changes moved = %v, want %v", m.Moved.OwnerChangesMoved, history)
+	}
+	// No owner change is lost: the merged customer's are the kept one's
+	// now, naming where they were made, and the owner the merge gave the
+	// kept customer has its own row.
+	changes, err := timeline.OwnerChanges(d.ctx, d.store.Pool, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantChanges := []timeline.OwnerChange{
+		{CustomerID: keep, NewOwner: "amy@ourco.example", Via: "cli", Actor: "handover-user", MergedFrom: from},
+		{CustomerID: keep, OldOwner: "amy@ourco.example", NewOwner: "bob@ourco.example", Via: "api", Actor: "manager-token", MergedFrom: from},
+		{CustomerID: keep, NewOwner: "bob@ourco.example", Via: "merge", Actor: "cli:tester"},
+	}
+	if !slices.Equal(changes, wantChanges) {
+		t.Errorf("owner changes of the kept customer:\n got %+v\nwant %+v", changes, wantChanges)
+	}
+	if n := d.count(`SELECT count(*) FROM owner_changes`); n != 3 {
+		t.Errorf("%d owner changes in all, want 3 (2 moved, 1 by the merge)", n)
+	}
+	if n := d.count(`SELECT count(*) FROM customers WHERE id = $1 AND edited_by = 'cli:tester' AND edited_at IS NOT NULL`, keep); n != 1 {
+		t.Errorf("the kept customer is not marked as edited by the merge")
 	}
 
 	// The store agrees with the audit.
@@ -186,6 +223,7 @@ func TestMergeCustomers(t *testing.T) {
 	json.Unmarshal(movedJSON, &audit.Moved)
 	json.Unmarshal(mergedJSON, &audit.Merged)
 	if !slices.Equal(audit.Moved.EventsMoved, moved) || len(audit.Moved.EventsCollapsed) != 1 ||
+		!slices.Equal(audit.Moved.OwnerChangesMoved, history) ||
 		audit.Merged.Name != "Sunrise Trading L.L.C." || len(audit.Merged.Contacts) != 2 || len(audit.Merged.Domains) != 2 {
 		t.Errorf("stored audit: moved %s merged %s", movedJSON, mergedJSON)
 	}
@@ -222,6 +260,16 @@ func TestMergeCustomers(t *testing.T) {
 	}
 	if into, _, _, _ := timeline.Redirect(d.ctx, d.store.Pool, from); into != third {
 		t.Errorf("redirect of %d = %d after the chain, want %d", from, into, third)
+	}
+	// The history follows the chain; each row still names the customer it
+	// was made on.
+	changes, _ = timeline.OwnerChanges(d.ctx, d.store.Pool, third)
+	var origins []int64
+	for _, c := range changes {
+		origins = append(origins, c.MergedFrom)
+	}
+	if !slices.Equal(origins, []int64{from, from, keep, 0}) || changes[3].Via != "merge" {
+		t.Errorf("owner changes of the third customer after the chain: %+v", changes)
 	}
 	var me *timeline.MergedError
 	if _, err := d.merge(keep, from, "x"); !errors.As(err, &me) || me.ID != keep || me.Into != third {
@@ -344,5 +392,38 @@ func TestScanDuplicates(t *testing.T) {
 	}
 	if dirty, _ := timeline.DuplicatesDirty(d.ctx, d.store.Pool); dirty {
 		t.Errorf("still dirty after a scan")
+	}
+}
+
+// A merge deletes the merged customer, and with it every row that
+// references it ON DELETE CASCADE. Each such table must be one the merge
+// moves (and lists in its audit row) or one that holds nothing but derived
+// data; a new one fails here until MergeCustomers deals with it.
+func TestMergeLeavesNothingToCascade(t *testing.T) {
+	d := newDB(t)
+	handled := map[string]string{
+		"customer_domains":     "moved: Moved.DomainsMoved, DomainsAlready",
+		"contacts":             "moved: Moved.ContactsMoved, ContactsAlready",
+		"owner_changes":        "moved: Moved.OwnerChangesMoved, merged_from",
+		"duplicate_candidates": "derived: the next duplicate scan rebuilds the pairs",
+	}
+	rows, err := d.store.Pool.Query(d.ctx, `
+		SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
+		WHERE contype = 'f' AND confrelid = 'customers'::regclass AND confdeltype = 'c'
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		if _, ok := handled[table]; !ok {
+			t.Errorf("%s references customers ON DELETE CASCADE: a merge would delete the merged customer's rows; move them in MergeCustomers and list them here", table)
+		}
+	}
+	if len(tables) != len(handled) {
+		t.Errorf("cascading tables = %v, want those of %v", tables, handled)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -282,33 +283,93 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 // look-alike's, or belongs to a customer imported since). Such a customer
 // existed only because of that mail, which stays stored; keeping it would
 // offer it as a duplicate of the customer it imitated, and a merge would
-// then hand the phisher's domain to the real customer. A customer that
-// another merged id redirects to, or that anything else still references,
-// is kept. It returns the ids deleted.
+// then hand the phisher's domain to the real customer.
+//
+// A customer a person has touched is kept: one with edited_at set (every
+// write by a person stamps it: the API's create and update, an owner
+// change by handover or the command line, an import row, a merge into
+// it), one with owner history (owner_changes would go with it by cascade;
+// the history of a customer from mail starts with a person's change),
+// one another merged id redirects to, or one anything else references.
+// edited_at is the signal rather than the tables a person writes to
+// (owner_changes, listed contacts, ...), because a grade or phone leaves
+// no trace elsewhere, and one column set at each write is simpler to keep
+// true than a list of tables to consult.
+//
+// Each removed customer leaves its record (name, owner, domains,
+// contacts, ...) in customer_removals. It returns the ids deleted.
 func DropEmptyAutoCustomers(ctx context.Context, tx pgx.Tx, ids []int64) ([]int64, error) {
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	var dropped []int64
 	for _, id := range ids {
-		var n int64
+		var gone bool
 		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-			tag, err := sp.Exec(ctx, `
-				DELETE FROM customers c WHERE c.id = $1 AND c.auto_created
+			gone = false
+			// A person's write updates the row (edited_at), which FOR
+			// UPDATE checks again after waiting for it; an event saved
+			// meanwhile makes the delete fail (23503: kept, below).
+			var ok bool
+			err := sp.QueryRow(ctx, `
+				SELECT true FROM customers c WHERE c.id = $1 AND c.auto_created AND c.edited_at IS NULL
 					AND NOT EXISTS (SELECT 1 FROM events WHERE customer_id = $1)
-					AND NOT EXISTS (SELECT 1 FROM customer_redirects WHERE new_id = $1)`, id)
-			n = tag.RowsAffected()
-			return err
+					AND NOT EXISTS (SELECT 1 FROM owner_changes WHERE customer_id = $1)
+					AND NOT EXISTS (SELECT 1 FROM customer_redirects WHERE new_id = $1)
+				FOR UPDATE`, id).Scan(&ok)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			rec, err := customerRecord(ctx, sp, id)
+			if err != nil {
+				return err
+			}
+			if _, err := sp.Exec(ctx, `DELETE FROM customers WHERE id = $1`, id); err != nil {
+				return err
+			}
+			if _, err := sp.Exec(ctx, `INSERT INTO customer_removals (customer_id, reason, customer) VALUES ($1, $2, $3)`,
+				id, RemovedByRematch, rec); err != nil {
+				return err
+			}
+			gone = true
+			return nil
 		})
 		var pe *pgconn.PgError
 		switch {
 		case errors.As(err, &pe) && pe.Code == "23503": // referenced from elsewhere: keep it
 		case err != nil:
 			return dropped, fmt.Errorf("drop customer %d: %w", id, err)
-		case n > 0:
+		case gone:
 			dropped = append(dropped, id)
 		}
 	}
 	return dropped, nil
+}
+
+// RemovedByRematch is the reason of a customer removed by
+// DropEmptyAutoCustomers.
+const RemovedByRematch = "created from mail; re-matching moved all its mail elsewhere"
+
+// CustomerRemoval is a customer that was removed, as it was.
+type CustomerRemoval struct {
+	ID         int64          `json:"removal_id"`
+	CustomerID int64          `json:"customer_id"`
+	Reason     string         `json:"reason"`
+	RemovedAt  time.Time      `json:"removed_at"`
+	Customer   MergedCustomer `json:"customer"`
+}
+
+// CustomerRemovals returns the removals of customer id (at most one,
+// since ids are not reused; none when it was never removed).
+func CustomerRemovals(ctx context.Context, db DB, id int64) ([]CustomerRemoval, error) {
+	rows, err := db.Query(ctx, `
+		SELECT id, customer_id, reason, removed_at, customer FROM customer_removals WHERE customer_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("removals of customer %d: %w", id, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[CustomerRemoval])
 }
 
 // AddPending records that message waits for a rep's reply to the new
