@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -103,5 +105,35 @@ func TestExportLinks(t *testing.T) {
 	}
 	if xi.QuoteRef != nil || xi.KindManual != nil {
 		t.Fatalf("inquiry has quote details or a correction: %+v", xi)
+	}
+}
+
+// Two records of one buyer, the inquiry on one and the rep's quote on the
+// other: after the merge, the inquiry is quoted, and no pending link is
+// left for the merged id.
+func TestMergeRelinks(t *testing.T) {
+	f := newFx(t)
+	keep := f.customer("Acme", "B", amy)
+	from := f.customer("Acme Trading", "B", amy)
+	i := f.one(mail{msgid: "mi1", subject: "RFQ panel", at: day(0), kind: timeline.KindInquiry, customers: []int64{keep}})
+	q := f.one(mail{msgid: "mq1", inReplyTo: []string{"mi1"}, subject: "Re: RFQ panel", at: day(1), dir: "out", kind: timeline.KindQuote, customers: []int64{from}})
+	f.exec(`INSERT INTO pending_links (customer_id, min_at, max_at) VALUES ($1, $2, $2)`, from, day(1))
+	if e := f.event(i.ID); e.QuoteEventID != nil {
+		t.Fatalf("quoted before the merge: %v", e.QuoteEventID)
+	}
+	err := f.s.InTx(f.ctx, func(tx pgx.Tx) error {
+		_, err := timeline.MergeCustomers(f.ctx, tx, keep, from, "test")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := f.event(i.ID); e.QuoteEventID == nil || *e.QuoteEventID != q.ID || e.ReplyEventID == nil {
+		t.Errorf("after the merge: quote %v reply %v, want %d", e.QuoteEventID, e.ReplyEventID, q.ID)
+	}
+	var n int
+	f.s.Pool.QueryRow(f.ctx, `SELECT count(*) FROM pending_links WHERE customer_id = $1`, from).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d pending links left for the merged customer", n)
 	}
 }

@@ -284,6 +284,15 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 			return Merge{}, fmt.Errorf("record merge of %d into %d: %w", from, keep, err)
 		}
 	}
+	// The moved events take part in the kept customer's links (a buyer's
+	// inquiry on one record, the rep's quote on the other): all of them are
+	// recomputed, which also does whatever pending_links held for either.
+	if _, err := tx.Exec(ctx, `DELETE FROM pending_links WHERE customer_id = ANY($1)`, []int64{keep, from}); err != nil {
+		return Merge{}, fmt.Errorf("pending links of %d, %d: %w", keep, from, err)
+	}
+	if err := RelinkCustomer(ctx, tx, keep); err != nil {
+		return Merge{}, err
+	}
 	if _, err := tx.Exec(ctx, `DELETE FROM customers WHERE id = $1`, from); err != nil {
 		return Merge{}, fmt.Errorf("delete merged customer %d: %w", from, err)
 	}
