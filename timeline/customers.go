@@ -136,12 +136,12 @@ func EnsureAuto(ctx context.Context, db DB, key, name, owner string) (id int64, 
 // mail the rep of its earliest event as owner: "the rep who first
 // corresponded with them". Mail is not saved in date order (a first sync
 // reads newest first, reps in parallel), so the rep who created the
-// customer may not be that rep. An owner that a person set (any row in
-// owner_changes: the API, an import, a handover, a merge) is left alone.
+// customer may not be that rep. A customer a person has edited (edited_at)
+// or whose owner was ever set otherwise (owner_changes) is left alone.
 func OwnAutoCustomers(ctx context.Context, db DB, ids []int64) error {
 	_, err := db.Exec(ctx, `
 		WITH auto AS MATERIALIZED (
-			SELECT c.id FROM customers c WHERE c.id = ANY($1) AND c.auto_created
+			SELECT c.id FROM customers c WHERE c.id = ANY($1) AND c.auto_created AND c.edited_at IS NULL
 			  AND NOT EXISTS (SELECT 1 FROM owner_changes o WHERE o.customer_id = c.id))
 		UPDATE customers c SET owner = first.rep
 		FROM auto, LATERAL (SELECT e.rep FROM events e WHERE e.customer_id = auto.id

@@ -14,6 +14,9 @@ type importState struct {
 	touched map[int64]int // customer id -> first line that matched or created it
 	changed []CustomerInput
 	ids     []int64 // customers of changed rows, for the re-match
+	// owner is the owner change of the row being applied, audited with
+	// the row's line once the customer is known.
+	owner *[2]string // old, new
 }
 
 // rowOutcome is what a row did, applied to importState once its savepoint
@@ -154,6 +157,7 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 		emails = append(emails, c.Email)
 	}
 	out := rowOutcome{}
+	st.owner = nil // a row that failed may have left one
 	change := func(format string, args ...any) {
 		res.Changes = append(res.Changes, fmt.Sprintf(format, args...))
 		out.changed = true
@@ -198,6 +202,12 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 	if out.changed {
 		if _, err := tx.Exec(ctx, `UPDATE customers SET edited_at = now(), edited_by = $2 WHERE id = $1`, id, by); err != nil {
 			return out, fmt.Errorf("mark customer %d as edited: %w", id, err)
+		}
+	}
+	if o := st.owner; o != nil {
+		st.owner = nil
+		if err := auditOwner(ctx, tx, id, o[0], o[1], "import", by); err != nil {
+			return out, err
 		}
 	}
 	switch {
@@ -258,6 +268,9 @@ func upsertRow(ctx context.Context, tx pgx.Tx, in CustomerInput, domains, emails
 			return 0, fmt.Errorf("insert customer %q: %w", in.Name, err)
 		}
 		res.Action = RowCreated
+		if in.Owner != "" {
+			st.owner = &[2]string{"", in.Owner}
+		}
 	} else {
 		t := matches[0]
 		id, res.MatchedBy = t.ID, t.By
@@ -344,6 +357,9 @@ func updateRow(ctx context.Context, tx pgx.Tx, id int64, in CustomerInput, res *
 		if f.old != f.new {
 			change("%s: %q -> %q", f.field, f.old, f.new)
 		}
+	}
+	if next.Owner != cur.Owner {
+		st.owner = &[2]string{cur.Owner, next.Owner}
 	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE customers SET name = $2, grade = $3, owner = $4, phone = $5, country = $6, updated_at = now()

@@ -182,6 +182,23 @@ func TestImportCSV(t *testing.T) {
 	if got := d.ids(`SELECT id FROM customers WHERE edited_by = 'import test line 3'`); !slices.Equal(got, []int64{acme}) {
 		t.Errorf("customers edited by line 3: %v, want %d", got, acme)
 	}
+
+	// Every owner an import sets is in the ownership audit trail.
+	d.importRows(read(t, []byte("name,domains,emails,grade,owner,phone,country\nSunrise Trading LLC,sunrise-trading.ae,,,jason@ourco.example,,\n")), false)
+	changes, err := timeline.OwnerChanges(d.ctx, d.store.Pool, sunrise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []timeline.OwnerChange{
+		{CustomerID: sunrise, OldOwner: "", NewOwner: "amy@ourco.example", Via: "import", Actor: "import test line 2"},
+		{CustomerID: sunrise, OldOwner: "amy@ourco.example", NewOwner: "jason@ourco.example", Via: "import", Actor: "import test line 2"},
+	}
+	if fmt.Sprint(changes) != fmt.Sprint(want) {
+		t.Errorf("owner changes of Sunrise:\n got %+v\nwant %+v", changes, want)
+	}
+	if n := d.count(`SELECT count(*) FROM owner_changes WHERE customer_id = $1 AND via = 'import'`, acme); n != 0 {
+		t.Errorf("Acme has %d owner changes by import, and no row set its owner (the takeover did)", n)
+	}
 }
 
 func TestImportXLSX(t *testing.T) {
