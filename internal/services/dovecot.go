@@ -30,17 +30,29 @@ type Dovecot struct {
 	Password string // for every user; kept in Dir/password across runs
 	CertPEM  []byte // self-signed certificate served on both ports
 	CertFile string // CertPEM's file, for a client's CA file
+	Version  string // `dovecot --version`, e.g. "2.3.19.1 (9b53102964)"
 
-	conf string
-	proc *proc
+	conf   string
+	syntax confSyntax
+	proc   *proc
 }
 
 // StartDovecot runs Dovecot with its configuration and data under dir,
 // reusing mail and certificate from an earlier run, and waits for the IMAP
 // greeting. As root, mail is owned by an unprivileged user (see
 // serverAccount) and Dovecot's internal processes run as the Debian
-// package's dovecot/dovenull users. ctx bounds start-up only.
+// package's dovecot/dovenull users. The configuration is written in the
+// syntax of the installed version (see syntaxOf): Debian 12 ships 2.3,
+// Debian 13 ships 2.4, which refuses 2.3 configurations. A failed start
+// reports the version and the end of Dovecot's log. ctx bounds start-up
+// only.
 func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, error) {
+	return startDovecot(ctx, dir, log, "")
+}
+
+// startDovecot is StartDovecot; a non-empty syntax overrides the one the
+// installed version calls for (a test starts Dovecot with the wrong one).
+func startDovecot(ctx context.Context, dir string, log *slog.Logger, syntax confSyntax) (*Dovecot, error) {
 	log = discardIfNil(log)
 	begin := time.Now()
 	bin, err := findBinary("dovecot", "/usr/sbin/dovecot")
@@ -49,6 +61,15 @@ func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, 
 	}
 	if _, err := findBinary("doveadm", "/usr/bin/doveadm"); err != nil {
 		return nil, err
+	}
+	version, err := dovecotVersion(bin)
+	if err != nil {
+		return nil, err
+	}
+	if syntax == "" {
+		if syntax, err = syntaxOf(version); err != nil {
+			return nil, err
+		}
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
@@ -79,7 +100,7 @@ func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, 
 	var lastErr error
 	for range 3 { // a free port can be taken before dovecot binds it
 		d := &Dovecot{Dir: dir, Password: pass, CertPEM: cert, CertFile: filepath.Join(dir, "tls", "cert.pem"),
-			conf: filepath.Join(dir, "dovecot.conf")}
+			Version: version, conf: filepath.Join(dir, "dovecot.conf"), syntax: syntax}
 		if err := d.writeConfig(acct); err != nil {
 			return nil, err
 		}
@@ -97,7 +118,7 @@ func StartDovecot(ctx context.Context, dir string, log *slog.Logger) (*Dovecot, 
 			break
 		}
 	}
-	return nil, lastErr
+	return nil, fmt.Errorf("dovecot %s with a %s-syntax %s: %w", version, syntax, filepath.Join(dir, "dovecot.conf"), lastErr)
 }
 
 // Stop sends SIGTERM to the master and all its children at once and waits
@@ -116,12 +137,12 @@ func (d *Dovecot) Doveadm(args ...string) ([]byte, error) {
 	cmd := exec.Command("/usr/bin/doveadm", append([]string{"-c", d.conf}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("doveadm %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return stdout.Bytes(), fmt.Errorf("doveadm %s (dovecot %s): %v: %s", strings.Join(args, " "), d.Version, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
 }
 
-// Maildir returns the root of user's Maildir (LAYOUT=fs: folder F is in
+// Maildir returns the root of user's Maildir (fs layout: folder F is in
 // Maildir/F, INBOX is the root itself), for tests that drop raw files in.
 // Files written there must be readable by the server's mail user.
 func (d *Dovecot) Maildir(user string) string {
@@ -180,11 +201,11 @@ func (d *Dovecot) writeConfig(acct account) error {
 		// Unprivileged Dovecot cannot switch users: every process runs as us.
 		v.Internal, v.Login = acct, acct
 	}
-	var buf bytes.Buffer
-	if err := dovecotConf.Execute(&buf, v); err != nil {
+	b, err := renderConf(d.syntax, v)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(d.conf, buf.Bytes(), 0o600) // holds the password
+	return os.WriteFile(d.conf, b, 0o600) // holds the password
 }
 
 // firstAccount returns the system user name if it exists, else fallback.

@@ -148,6 +148,12 @@ func TestDovecotRestartKeepsMailAndPassword(t *testing.T) {
 	if _, err := c.Status("Customers/ACME", &imap.StatusOptions{NumMessages: true}).Wait(); err != nil {
 		t.Fatalf("folder made before restart: %v", err)
 	}
+	// A failed doveadm names the Dovecot version: its commands and
+	// messages differ between 2.3 and 2.4.
+	_, err = d2.Doveadm("mailbox", "status", "-u", "alice", "messages", "No/Such/Folder")
+	if err == nil || d2.Version == "" || !strings.Contains(err.Error(), "(dovecot "+d2.Version+")") {
+		t.Fatalf("doveadm on a missing folder: %v, want an error naming dovecot %q", err, d2.Version)
+	}
 }
 
 func TestMissingBinaryIsNotInstalled(t *testing.T) {
