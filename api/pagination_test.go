@@ -1,0 +1,179 @@
+package api
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailtrail/mailtrail/timeline"
+)
+
+// listWalk is one list endpoint as TestPagination walks it.
+type listWalk struct {
+	route string // the route as registered, "GET /api/v1/..."
+	path  string // a request of it; may use {Name} placeholders
+	list  string // the answer's array that is paged
+	key   string // what names an item: a field, "a.id" for a nested one, "a.id+b.id" for several
+	limit int    // the walk's page size: below the list's length, so that it takes several pages
+}
+
+// listWalks are the list endpoints TestPagination walks, over the data
+// pagingExtras adds to the fixture.
+var listWalks = []listWalk{
+	{"GET /api/v1/customers", "/api/v1/customers", "customers", "id", 3},
+	{"GET /api/v1/customers/{id}/timeline", "/api/v1/customers/{Charlie}/timeline", "events", "event_id", 1},
+	{"GET /api/v1/customers/{id}/threads", "/api/v1/customers/{Alpha}/threads", "threads", "thread_id", 1},
+	{"GET /api/v1/threads/{id}", "/api/v1/threads/{CharlieThread}", "events", "event_id", 1},
+	{"GET /api/v1/customers/duplicates", "/api/v1/customers/duplicates", "duplicates", "a.id+b.id", 4},
+	{"GET /api/v1/search", "/api/v1/search?q=panel", "hits", "event_id", 2},
+}
+
+// withQuery appends a query parameter to path.
+func withQuery(path, param string) string {
+	if strings.Contains(path, "?") {
+		return path + "&" + param
+	}
+	return path + "?" + param
+}
+
+// itemKey names an item of a list by the fields of key.
+func itemKey(item map[string]any, key string) string {
+	var parts []string
+	for _, field := range strings.Split(key, "+") {
+		var v any = item
+		for _, name := range strings.Split(field, ".") {
+			m, _ := v.(map[string]any)
+			v = m[name]
+		}
+		parts = append(parts, fmt.Sprint(v))
+	}
+	return strings.Join(parts, "+")
+}
+
+// walk follows next_cursor from path until it is null and returns the
+// items of every page in order, and the number of pages.
+func (f *fixture) walk(t *testing.T, path, list, key string) (items []string, pages int) {
+	t.Helper()
+	next := path
+	for pages < 100 {
+		r := f.do("admin", "GET", next, "")
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", next, r.status, r.body)
+		}
+		pages++
+		v := r.json(t)
+		page, ok := v[list].([]any)
+		if !ok {
+			t.Fatalf("%s: no array %q in %s", next, list, r.body)
+		}
+		for _, it := range page {
+			items = append(items, itemKey(it.(map[string]any), key))
+		}
+		cursor, isString := v["next_cursor"].(string)
+		if c, present := v["next_cursor"]; !present || (c != nil && !isString) {
+			t.Fatalf("%s: next_cursor %v, want a string or null", next, c)
+		}
+		if !isString {
+			return items, pages
+		}
+		next = withQuery(path, "cursor="+cursor)
+	}
+	t.Fatalf("%s: no end after %d pages", path, pages)
+	return nil, 0
+}
+
+// TestPagination walks every list endpoint with a small limit: the pages
+// together are the unpaged list (one page at the largest limit), in its
+// order, with no item twice and none left out.
+func TestPagination(t *testing.T) {
+	f := newFixture(t, true)
+	f.pagingExtras()
+	for _, w := range listWalks {
+		whole, pages := f.walk(t, withQuery(w.path, "limit=200"), w.list, w.key)
+		if pages != 1 {
+			t.Errorf("%s: %d pages at limit 200, want the whole list in one", w.path, pages)
+		}
+		if len(whole) <= w.limit {
+			t.Errorf("%s: %d items, want more than the walk's limit %d so that it pages: %v", w.path, len(whole), w.limit, whole)
+		}
+		if dup := duplicates(whole); len(dup) > 0 {
+			t.Errorf("%s: the unpaged list repeats %v", w.path, dup)
+		}
+		paged, pages := f.walk(t, withQuery(w.path, fmt.Sprintf("limit=%d", w.limit)), w.list, w.key)
+		if !slices.Equal(paged, whole) {
+			t.Errorf("%s by %d: %v, want %v (repeated: %v, missing: %v)", w.path, w.limit, paged, whole,
+				duplicates(paged), missing(whole, paged))
+		}
+		if want := (len(whole) + w.limit - 1) / w.limit; pages < want {
+			t.Errorf("%s by %d: %d pages for %d items", w.path, w.limit, pages, len(whole))
+		}
+	}
+}
+
+// duplicates returns the items that occur more than once.
+func duplicates(xs []string) []string {
+	seen := map[string]int{}
+	var out []string
+	for _, x := range xs {
+		if seen[x]++; seen[x] == 2 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// missing returns the items of want that got lacks.
+func missing(want, got []string) []string {
+	var out []string
+	for _, x := range want {
+		if !slices.Contains(got, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pagingExtras adds to accessExtras' data enough items to every list for
+// it to take several pages, with ties in each list's order, where a
+// cursor on the first sort key alone would skip or repeat items:
+//
+//	customers Golf and Hotel:  the same phone as Echo and Foxtrot, so six duplicate pairs of equal score
+//	Charlie:                   a reply in the thread of amy's mail, so a thread of two events
+func (f *fixture) pagingExtras() {
+	f.t.Helper()
+	f.accessExtras()
+	for _, name := range []string{"Golf Trading", "Hotel Trading"} {
+		f.customer(name, "", "+1 555 0100")
+	}
+	if _, err := timeline.ScanDuplicates(f.ctx, f.store.Pool, func(string) bool { return false }); err != nil {
+		f.t.Fatal(err)
+	}
+	f.ids["CharlieThread"] = f.threadOf("Charlie", "Samples of the LED panel")
+}
+
+// customer adds a customer, its domain made of its name's first word,
+// which names it in f.ids.
+func (f *fixture) customer(name, owner, phone string) int64 {
+	f.t.Helper()
+	short := strings.Fields(name)[0]
+	id, _, _, err := timeline.UpsertCustomer(f.ctx, f.store.Pool, timeline.CustomerInput{
+		Name: name, Owner: owner, Phone: phone, Domains: []string{strings.ToLower(short) + ".example"}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.ids[short] = id
+	return id
+}
+
+// threadOf returns the thread of a customer's mail with subject.
+func (f *fixture) threadOf(customer, subject string) int64 {
+	f.t.Helper()
+	var thread *int64
+	err := f.store.Pool.QueryRow(f.ctx, `SELECT e.thread_id FROM events e JOIN messages m ON m.id = e.message_id
+		WHERE e.customer_id = $1 AND m.subject = $2`, f.ids[customer], subject).Scan(&thread)
+	if err != nil || thread == nil {
+		f.t.Fatalf("thread of %s's %q: %v (thread %v)", customer, subject, err, thread)
+	}
+	return *thread
+}
