@@ -53,6 +53,23 @@ func idParam(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// encodeIDCursor is the cursor of a list ordered by id alone (customers,
+// the pool, merges): the last id of the page, in decimal, as customers'
+// cursors always were.
+func encodeIDCursor(id int64) string { return strconv.FormatInt(id, 10) }
+
+// decodeIDCursor reads an id cursor; "" is the first page (0).
+func decodeIDCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || id < 0 {
+		return 0, badParam{"cursor", "is not a cursor this API returned"}
+	}
+	return id, nil
+}
+
 // Cursors are opaque to clients: base64 of "unixnano:id".
 func encodeCursor(t time.Time, id int64) string {
 	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d", t.UnixNano(), id))

@@ -239,18 +239,27 @@ func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var cur timeline.FollowupCursor
+	if err == nil && c != "" {
+		cur.Due, cur.CustomerID, err = decodeCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	now := time.Now()
-	list, err := timeline.Followups(r.Context(), s.store.Pool, s.pol(), now, rep, v, pg)
+	list, err := timeline.Followups(r.Context(), s.store.Pool, s.pol(), now, rep, v, cur, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": now.UTC(), "rep": rep, "followups": list})
+	resp := map[string]any{"at": now.UTC(), "rep": rep, "followups": list, "next_cursor": nil}
+	if len(list) == pg.Limit {
+		last := list[len(list)-1]
+		resp["next_cursor"] = encodeCursor(last.DueAt, last.CustomerID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
@@ -259,7 +268,11 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var cur timeline.UnansweredCursor
+	if err == nil && c != "" {
+		cur.OccurredAt, cur.EventID, err = decodeCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -273,34 +286,47 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, counts, err := timeline.UnansweredInquiries(r.Context(), s.store.Pool, p, now, since, rep, v, pg)
+	list, counts, err := timeline.UnansweredInquiries(r.Context(), s.store.Pool, p, now, since, rep, v, cur, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	resp := map[string]any{
 		"at": now.UTC(), "since": since.UTC(), "rep": rep, "unanswered_after_working_hours": p.UnansweredAfter.Hours(),
-		"per_rep": counts, "inquiries": list,
-	})
+		"per_rep": counts, "inquiries": list, "next_cursor": nil,
+	}
+	if len(list) == pg.Limit {
+		last := list[len(list)-1]
+		resp["next_cursor"] = encodeCursor(last.OccurredAt, last.EventID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) pool(w http.ResponseWriter, r *http.Request) {
 	v := principal(r).Scope()
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var after int64
+	if err == nil {
+		after, err = decodeIDCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	p := s.pol()
 	now := time.Now()
-	list, err := timeline.PublicPool(r.Context(), s.store.Pool, p, now, v, pg)
+	list, err := timeline.PublicPool(r.Context(), s.store.Pool, p, now, v, after, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"at": now.UTC(), "release_after_days": p.PoolReleaseAfter.Hours() / 24, "customers": list,
-	})
+	resp := map[string]any{
+		"at": now.UTC(), "release_after_days": p.PoolReleaseAfter.Hours() / 24, "customers": list, "next_cursor": nil,
+	}
+	if len(list) == pg.Limit {
+		resp["next_cursor"] = encodeIDCursor(list[len(list)-1].CustomerID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) funnel(w http.ResponseWriter, r *http.Request) {
@@ -381,19 +407,27 @@ func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"rules": fb})
 }
 
-// pageParams reads limit (1..200, default 50) and offset (0..100000).
-func pageParams(r *http.Request) (timeline.Page, error) {
-	limit, err := limitParam(r)
-	if err != nil {
-		return timeline.Page{}, err
+// pageParams reads limit (1..200, default 50), the cursor for the list's
+// own decoder, and the deprecated offset (0..100000) of the lists that
+// paged by offset before they had cursors. Offset stays accepted so that
+// those clients keep working: it skips rows before the first page, and the
+// answer's next_cursor continues from there. With a cursor it is ignored,
+// so that a client that keeps offset in its URL while following
+// next_cursor does not skip rows again on every page.
+func pageParams(r *http.Request) (pg timeline.Page, cursor string, err error) {
+	if pg.Limit, err = limitParam(r); err != nil {
+		return pg, "", err
 	}
-	pg := timeline.Page{Limit: limit}
-	if v := r.URL.Query().Get("offset"); v != "" {
+	q := r.URL.Query()
+	if v := q.Get("offset"); v != "" {
 		if pg.Offset, err = strconv.Atoi(v); err != nil || pg.Offset < 0 || pg.Offset > 100000 {
-			return pg, badParam{"offset", "must be a whole number from 0 to 100000"}
+			return pg, "", badParam{"offset", "must be a whole number from 0 to 100000"}
 		}
 	}
-	return pg, nil
+	if cursor = q.Get("cursor"); cursor != "" {
+		pg.Offset = 0
+	}
+	return pg, cursor, nil
 }
 
 // timeParam reads a date (YYYY-MM-DD, midnight in loc) or an RFC 3339 time.
