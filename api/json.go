@@ -33,10 +33,17 @@ type badParam struct{ name, msg string }
 
 func (e badParam) Error() string { return e.name + ": " + e.msg }
 
-func limitParam(r *http.Request) (int, error) {
+// limitParam reads limit: 1 to maxLimit, defaultLimit when absent.
+func limitParam(r *http.Request) (int, error) { return limitOr(r, defaultLimit) }
+
+// limitOr reads limit with def when absent. The lists that answered whole
+// before they had pages (a thread's events, merges, mailboxes, rules
+// feedback) default to maxLimit, so that a client that never learned of
+// next_cursor still gets everything up to that many.
+func limitOr(r *http.Request, def int) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return defaultLimit, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > maxLimit {

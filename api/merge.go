@@ -103,12 +103,20 @@ func (s *Server) mergeCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 // listMerges answers GET /api/v1/customers/{id}/merges: the audit rows of
-// the merges into a customer, oldest first.
+// the merges into a customer, oldest first, paged by merge id.
 func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
 	}
 	id, err := idParam(r, "id")
+	var limit int
+	var after int64
+	if err == nil {
+		limit, err = limitOr(r, maxLimit)
+	}
+	if err == nil {
+		after, err = decodeIDCursor(r.URL.Query().Get("cursor"))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -120,7 +128,7 @@ func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ms, err := timeline.Merges(r.Context(), s.store.Pool, id)
+	ms, err := timeline.Merges(r.Context(), s.store.Pool, id, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +136,11 @@ func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 	if ms == nil {
 		ms = []timeline.Merge{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"merges": ms})
+	resp := map[string]any{"merges": ms, "next_cursor": nil}
+	if len(ms) == limit {
+		resp["next_cursor"] = encodeIDCursor(ms[len(ms)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // redirectMerged answers for a customer id that was merged away: 308

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
@@ -34,6 +36,7 @@ var listWalks = []listWalk{
 	{"GET /api/v1/followups", "/api/v1/followups", "followups", "customer_id", 1, true},
 	{"GET /api/v1/inquiries/unanswered", "/api/v1/inquiries/unanswered?since=2026-01-01", "inquiries", "event_id", 1, true},
 	{"GET /api/v1/pool", "/api/v1/pool", "customers", "customer_id", 2, true},
+	{"GET /api/v1/customers/{id}/merges", "/api/v1/customers/{Alpha}/merges", "merges", "merge_id", 2, false},
 }
 
 // withQuery appends a query parameter to path.
@@ -158,6 +161,7 @@ func missing(want, got []string) []string {
 //	Bravo and Delta:           created at the same time, neither written to: due for a follow-up at the same time
 //	Delta and Golf:            inquiries nobody answered, Delta's at the same time as Bravo's
 //	Delta, Echo ... Hotel:     no owner, so in the pool
+//	India, Juliet, Kilo:       merged into Alpha
 func (f *fixture) pagingExtras() {
 	f.t.Helper()
 	f.accessExtras()
@@ -171,6 +175,15 @@ func (f *fixture) pagingExtras() {
 	if _, err := f.store.Pool.Exec(f.ctx, `UPDATE customers SET created_at = '2026-03-01T08:00:00Z' WHERE id = ANY($1)`,
 		[]int64{f.ids["Bravo"], f.ids["Delta"]}); err != nil {
 		f.t.Fatal(err)
+	}
+	for _, name := range []string{"India Lights", "Juliet Lights", "Kilo Lights"} {
+		from := f.customer(name, "", "")
+		if err := f.store.InTx(f.ctx, func(tx pgx.Tx) error {
+			_, err := timeline.MergeCustomers(f.ctx, tx, f.ids["Alpha"], from, "test")
+			return err
+		}); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the fixture's day
 	f.mail("Delta", amy, "in", "inquiry", "buyer@delta.example", "RFQ LED panel for Delta", day)

@@ -121,12 +121,10 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	limit := maxLimit
-	if r.URL.Query().Get("limit") != "" {
-		if limit, err = limitParam(r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	limit, err := limitOr(r, maxLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var after time.Time
 	var afterID int64
