@@ -37,6 +37,7 @@ var listWalks = []listWalk{
 	{"GET /api/v1/inquiries/unanswered", "/api/v1/inquiries/unanswered?since=2026-01-01", "inquiries", "event_id", 1, true},
 	{"GET /api/v1/pool", "/api/v1/pool", "customers", "customer_id", 2, true},
 	{"GET /api/v1/customers/{id}/merges", "/api/v1/customers/{Alpha}/merges", "merges", "merge_id", 2, false},
+	{"GET /api/v1/mailboxes", "/api/v1/mailboxes", "mailboxes", "rep", 2, false},
 }
 
 // withQuery appends a query parameter to path.
@@ -162,6 +163,7 @@ func missing(want, got []string) []string {
 //	Delta and Golf:            inquiries nobody answered, Delta's at the same time as Bravo's
 //	Delta, Echo ... Hotel:     no owner, so in the pool
 //	India, Juliet, Kilo:       merged into Alpha
+//	carol+test@ourco.example:  a third mailbox, after amy's and bob's
 func (f *fixture) pagingExtras() {
 	f.t.Helper()
 	f.accessExtras()
@@ -184,6 +186,9 @@ func (f *fixture) pagingExtras() {
 		}); err != nil {
 			f.t.Fatal(err)
 		}
+	}
+	if err := timeline.EnsureMailbox(f.ctx, f.store.Pool, "carol+test@ourco.example", "imap.ourco.example", "carol"); err != nil {
+		f.t.Fatal(err)
 	}
 	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the fixture's day
 	f.mail("Delta", amy, "in", "inquiry", "buyer@delta.example", "RFQ LED panel for Delta", day)

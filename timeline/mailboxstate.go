@@ -149,15 +149,23 @@ type FolderReport struct {
 
 // MailboxReports returns every mailbox with its folders, ordered by rep.
 func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
+	return MailboxReportsAfter(ctx, db, "", 0)
+}
+
+// MailboxReportsAfter returns a page of MailboxReports: the mailboxes
+// whose rep sorts after `after` ("" for the first page), at most limit of
+// them (0: all).
+func MailboxReportsAfter(ctx context.Context, db DB, after string, limit int) ([]MailboxReport, error) {
 	rows, err := db.Query(ctx, `
 		SELECT rep, imap_host, imap_username, last_ok_at, last_attempt_at, last_error, last_error_at,
 			last_error_advice, failures, next_attempt_at, parked_at, parked_reason,
 			CASE WHEN lease_until > now() THEN lease_owner END
-		FROM mailboxes ORDER BY rep`)
+		FROM mailboxes WHERE rep > $1 ORDER BY rep LIMIT nullif($2, 0)`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("mailboxes: %w", err)
 	}
 	var out []MailboxReport
+	var reps []string
 	idx := map[string]int{}
 	for rows.Next() {
 		var m MailboxReport
@@ -177,6 +185,7 @@ func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
 			m.State = "ok"
 		}
 		m.Folders = []FolderReport{}
+		reps = append(reps, m.Rep)
 		idx[m.Rep] = len(out)
 		out = append(out, m)
 	}
@@ -188,7 +197,7 @@ func MailboxReports(ctx context.Context, db DB) ([]MailboxReport, error) {
 			(SELECT count(*) FROM message_locations l
 			 WHERE l.rep = f.rep AND l.folder = f.folder AND l.uidvalidity = f.uidvalidity),
 			f.before_since, f.last_sync_at
-		FROM folders f ORDER BY f.rep, f.folder`)
+		FROM folders f WHERE f.rep = ANY($1) ORDER BY f.rep, f.folder`, reps)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox folders: %w", err)
 	}
