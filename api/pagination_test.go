@@ -38,6 +38,7 @@ var listWalks = []listWalk{
 	{"GET /api/v1/pool", "/api/v1/pool", "customers", "customer_id", 2, true},
 	{"GET /api/v1/customers/{id}/merges", "/api/v1/customers/{Alpha}/merges", "merges", "merge_id", 2, false},
 	{"GET /api/v1/mailboxes", "/api/v1/mailboxes", "mailboxes", "rep", 2, false},
+	{"GET /api/v1/reports/churn", "/api/v1/reports/churn?min_expected=0.1", "customers", "customer_id", 1, false},
 }
 
 // withQuery appends a query parameter to path.
@@ -131,6 +132,35 @@ func TestPagination(t *testing.T) {
 	}
 }
 
+// TestChurnPagesShareTheirTime: the churn report's cursor keeps the first
+// page's time, so that every page ranks by the same windows.
+func TestChurnPagesShareTheirTime(t *testing.T) {
+	f := newFixture(t, false)
+	ago := time.Now().Add(-100 * 24 * time.Hour).Truncate(time.Second)
+	f.mail("Alpha", amy, "in", "email", "buyer@alpha.example", "News from Alpha", ago)
+	f.mail("Bravo", bob, "in", "email", "boss@bravo.example", "News from Bravo", ago)
+	path := "/api/v1/reports/churn?min_expected=0.1&limit=1"
+	var first string
+	pages := 0
+	for next := path; next != ""; pages++ {
+		v := f.do("admin", "GET", next, "").json(t)
+		at, _ := v["at"].(string)
+		if first == "" {
+			first = at
+		}
+		if at != first || pages > 3 {
+			t.Fatalf("page %d: at %s, want the first page's %s", pages+1, at, first)
+		}
+		next = ""
+		if c, ok := v["next_cursor"].(string); ok {
+			next = path + "&cursor=" + c
+		}
+	}
+	if pages < 2 {
+		t.Errorf("%s: %d page, want several", path, pages)
+	}
+}
+
 // duplicates returns the items that occur more than once.
 func duplicates(xs []string) []string {
 	seen := map[string]int{}
@@ -164,6 +194,7 @@ func missing(want, got []string) []string {
 //	Delta, Echo ... Hotel:     no owner, so in the pool
 //	India, Juliet, Kilo:       merged into Alpha
 //	carol+test@ourco.example:  a third mailbox, after amy's and bob's
+//	Alpha, Bravo, Charlie:     mail 100 days ago and none since: Alpha's shortfall first, Bravo's and Charlie's equal
 func (f *fixture) pagingExtras() {
 	f.t.Helper()
 	f.accessExtras()
@@ -193,6 +224,11 @@ func (f *fixture) pagingExtras() {
 	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the fixture's day
 	f.mail("Delta", amy, "in", "inquiry", "buyer@delta.example", "RFQ LED panel for Delta", day)
 	f.mail("Golf", bob, "in", "inquiry", "buyer@golf.example", "RFQ LED panel for Golf", day.Add(time.Hour))
+	ago := time.Now().Add(-100 * 24 * time.Hour).Truncate(time.Second)
+	f.mail("Alpha", amy, "in", "email", "buyer@alpha.example", "News from Alpha", ago)
+	f.mail("Alpha", amy, "in", "email", "buyer@alpha.example", "More news from Alpha", ago.Add(-24*time.Hour))
+	f.mail("Bravo", bob, "in", "email", "boss@bravo.example", "News from Bravo", ago)
+	f.mail("Charlie", amy, "in", "email", "ops@charlie.example", "News from Charlie", ago.Add(-48*time.Hour))
 }
 
 // customer adds a customer, its domain made of its name's first word,

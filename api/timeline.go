@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -360,6 +361,9 @@ func (s *Server) funnel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
+// churn answers the churn report, paged by cursor. The cursor carries the
+// first page's time ("at"), so that every page ranks the customers by the
+// same windows: the shortfalls move as time passes.
 func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
@@ -380,17 +384,49 @@ func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		cp.MinExpected, err = floatParam(q.Get("min_expected"), "min_expected", 0, 1e6)
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	now := time.Now()
-	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.Scope{}, limit)
+	var cur timeline.ChurnCursor
+	if c := q.Get("cursor"); err == nil && c != "" {
+		now, cur, err = decodeChurnCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": now.UTC(), "customers": rows})
+	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.Scope{}, cur, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp := map[string]any{"at": now.UTC(), "customers": rows, "next_cursor": nil}
+	if len(rows) == limit {
+		last := rows[len(rows)-1]
+		resp["next_cursor"] = encodeChurnCursor(now, timeline.ChurnCursor{Shortfall: last.Shortfall, CustomerID: last.CustomerID})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// Churn cursors are opaque: base64 of "unixnano:shortfall:customer id",
+// the shortfall written so that it reads back to the same float64.
+func encodeChurnCursor(at time.Time, c timeline.ChurnCursor) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s:%d",
+		at.UnixNano(), strconv.FormatFloat(c.Shortfall, 'g', -1, 64), c.CustomerID))
+}
+
+func decodeChurnCursor(s string) (time.Time, timeline.ChurnCursor, error) {
+	bad := badParam{"cursor", "is not a cursor this API returned"}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	parts := strings.Split(string(b), ":")
+	if err != nil || len(parts) != 3 {
+		return time.Time{}, timeline.ChurnCursor{}, bad
+	}
+	ns, err1 := strconv.ParseInt(parts[0], 10, 64)
+	short, err2 := strconv.ParseFloat(parts[1], 64)
+	id, err3 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || id < 1 {
+		return time.Time{}, timeline.ChurnCursor{}, bad
+	}
+	return time.Unix(0, ns), timeline.ChurnCursor{Shortfall: short, CustomerID: id}, nil
 }
 
 func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {

@@ -120,7 +120,7 @@ func BenchmarkReports(b *testing.B) {
 		return int(f.Total.Inquiries), err
 	})
 	run("churn", func() (int, error) {
-		r, err := timeline.Churn(ctx, db, benchNow, timeline.ChurnParams{}, timeline.Scope{}, 200)
+		r, err := timeline.Churn(ctx, db, benchNow, timeline.ChurnParams{}, timeline.Scope{}, timeline.ChurnCursor{}, 200)
 		return len(r), err
 	})
 	run("followups/all", func() (int, error) {
