@@ -41,6 +41,7 @@ func TestErrorsAreJSON(t *testing.T) {
 		{"admin", "GET", "/api/v1/customers/{Alpha}/merges?limit=201", "", 400, "invalid_parameter", "limit", nil},
 		{"admin", "GET", "/api/v1/mailboxes?cursor=!", "", 400, "invalid_parameter", "cursor", nil},
 		{"admin", "GET", "/api/v1/reports/churn?cursor=MTox", "", 400, "invalid_parameter", "cursor", nil},
+		{"admin", "GET", "/api/v1/rules/feedback?cursor=eDp5", "", 400, "invalid_parameter", "cursor", nil},
 		{"admin", "GET", "/api/v1/customers/424242", "", 404, "not_found", "not found", nil},
 		{"admin", "GET", "/api/v1/search", "", 400, "invalid_parameter", "q", nil},
 		{"admin", "GET", "/api/v1/search?q=x&kind=memo", "", 400, "invalid_parameter", "kind", nil},

@@ -39,6 +39,7 @@ var listWalks = []listWalk{
 	{"GET /api/v1/customers/{id}/merges", "/api/v1/customers/{Alpha}/merges", "merges", "merge_id", 2, false},
 	{"GET /api/v1/mailboxes", "/api/v1/mailboxes", "mailboxes", "rep", 2, false},
 	{"GET /api/v1/reports/churn", "/api/v1/reports/churn?min_expected=0.1", "customers", "customer_id", 1, false},
+	{"GET /api/v1/rules/feedback", "/api/v1/rules/feedback", "rules", "rule", 1, false},
 }
 
 // withQuery appends a query parameter to path.
@@ -195,6 +196,7 @@ func missing(want, got []string) []string {
 //	India, Juliet, Kilo:       merged into Alpha
 //	carol+test@ourco.example:  a third mailbox, after amy's and bob's
 //	Alpha, Bravo, Charlie:     mail 100 days ago and none since: Alpha's shortfall first, Bravo's and Charlie's equal
+//	three rules corrected:     two disagreed with once each, one agreed with
 func (f *fixture) pagingExtras() {
 	f.t.Helper()
 	f.accessExtras()
@@ -229,6 +231,21 @@ func (f *fixture) pagingExtras() {
 	f.mail("Alpha", amy, "in", "email", "buyer@alpha.example", "More news from Alpha", ago.Add(-24*time.Hour))
 	f.mail("Bravo", bob, "in", "email", "boss@bravo.example", "News from Bravo", ago)
 	f.mail("Charlie", amy, "in", "email", "ops@charlie.example", "News from Charlie", ago.Add(-48*time.Hour))
+	for _, c := range []struct{ customer, subject, rule, kind string }{
+		{"Alpha", "Quotation LED panel", "quote.subject", "email"},
+		{"Charlie", "Samples of the LED panel", "email.default", "quote"},
+		{"Charlie", "Re: Samples of the LED panel", "email.fallback", "email"},
+	} {
+		var event int64
+		if err := f.store.Pool.QueryRow(f.ctx, `UPDATE events e SET rule = $3 FROM messages m
+			WHERE m.id = e.message_id AND e.customer_id = $1 AND m.subject = $2 RETURNING e.id`,
+			f.ids[c.customer], c.subject, c.rule).Scan(&event); err != nil {
+			f.t.Fatalf("rule of %s's %q: %v", c.customer, c.subject, err)
+		}
+		if r := f.do("admin", "PATCH", fmt.Sprintf("/api/v1/events/%d", event), `{"kind": "`+c.kind+`"}`); r.status != 200 {
+			f.t.Fatalf("correct %s's %q: %d %s", c.customer, c.subject, r.status, r.body)
+		}
+	}
 }
 
 // customer adds a customer, its domain made of its name's first word,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -429,8 +430,21 @@ func decodeChurnCursor(s string) (time.Time, timeline.ChurnCursor, error) {
 	return time.Unix(0, ns), timeline.ChurnCursor{Shortfall: short, CustomerID: id}, nil
 }
 
+// rulesFeedback answers the rules people corrected, most disagreed with
+// first, paged by cursor. The list is summed in Go (one row per corrected
+// rule, a few dozen), so it is paged there, by the keyset of its order:
+// (disagree, rule).
 func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
+		return
+	}
+	limit, err := limitOr(r, maxLimit)
+	var after *timeline.RuleFeedback
+	if c := r.URL.Query().Get("cursor"); err == nil && c != "" {
+		after, err = decodeRuleCursor(c)
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	fb, err := timeline.RulesFeedback(r.Context(), s.store.Pool)
@@ -438,7 +452,37 @@ func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": fb})
+	if after != nil {
+		start := slices.IndexFunc(fb, func(f timeline.RuleFeedback) bool {
+			return f.Disagree < after.Disagree || f.Disagree == after.Disagree && f.Rule > after.Rule
+		})
+		if start < 0 {
+			start = len(fb)
+		}
+		fb = fb[start:]
+	}
+	fb = fb[:min(limit, len(fb))]
+	resp := map[string]any{"rules": fb, "next_cursor": nil}
+	if len(fb) == limit {
+		resp["next_cursor"] = encodeRuleCursor(fb[len(fb)-1])
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// Rule cursors are opaque: base64 of "disagree:rule".
+func encodeRuleCursor(f timeline.RuleFeedback) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", f.Disagree, f.Rule))
+}
+
+func decodeRuleCursor(c string) (*timeline.RuleFeedback, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		d, rule, ok := strings.Cut(string(b), ":")
+		if n, err := strconv.ParseInt(d, 10, 64); ok && err == nil {
+			return &timeline.RuleFeedback{Disagree: n, Rule: rule}, nil
+		}
+	}
+	return nil, badParam{"cursor", "is not a cursor this API returned"}
 }
 
 // pageParams reads limit (1..200, default 50), the cursor for the list's
