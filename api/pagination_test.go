@@ -42,6 +42,80 @@ var listWalks = []listWalk{
 	{"GET /api/v1/rules/feedback", "/api/v1/rules/feedback", "rules", "rule", 1, false},
 }
 
+// notPaged are the GET routes whose answers hold arrays that are not
+// lists to page, and why. Every other route answering an array is a list,
+// and TestEveryListPages holds it to cursor paging.
+var notPaged = map[string]string{
+	"GET /api/v1/customers/{id}":        "one customer: its domains and addresses are part of it",
+	"GET /api/v1/status":                "the daemon's state in one snapshot, as `mailtrail status` prints it; /api/v1/mailboxes pages the mailboxes",
+	"GET /api/v1/reps/{email}/handover": "one report, also rendered as Markdown and HTML, that a manager reads whole",
+	"GET /api/v1/reports/funnel":        "sums per rep and per month over the period asked for",
+}
+
+// TestEveryListPages: every GET route whose answer holds an array is
+// walked by TestPagination or named in notPaged with a reason, and every
+// list is described as paged: limit and cursor parameters, next_cursor in
+// the answer, and offset only where it was before, marked deprecated.
+func TestEveryListPages(t *testing.T) {
+	doc := openAPIDoc(t)
+	walked := map[string]listWalk{}
+	for _, w := range listWalks {
+		walked[w.route] = w
+	}
+	routes := New(nil, nil, nil, nil).Routes()
+	for route := range notPaged {
+		if !slices.Contains(routes, route) {
+			t.Errorf("notPaged names %s, which is not a route", route)
+		}
+	}
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		if method != "GET" {
+			continue
+		}
+		schema := responseSchema(t, doc, route, 200)
+		if ref, ok := schema["$ref"].(string); ok {
+			schema = resolve(doc, ref)
+		}
+		props, _ := schema["properties"].(map[string]any)
+		var arrays []string
+		for name, p := range props {
+			if slices.Contains(typesOf(p.(map[string]any)), "array") {
+				arrays = append(arrays, name)
+			}
+		}
+		w, isWalked := walked[route]
+		_, exempt := notPaged[route]
+		switch {
+		case isWalked && exempt:
+			t.Errorf("%s is both walked and in notPaged", route)
+		case exempt || len(arrays) == 0 && !isWalked:
+			continue
+		case !isWalked:
+			t.Errorf("%s answers arrays %v but TestPagination does not walk it: add it to listWalks, or to notPaged with a reason", route, arrays)
+			continue
+		}
+		if req, _ := schema["required"].([]any); !slices.Contains(req, any("next_cursor")) || !slices.Contains(arrays, w.list) {
+			t.Errorf("%s: the 200 answer must require next_cursor beside the array %q", route, w.list)
+		}
+		params := map[string]map[string]any{}
+		op := doc["paths"].(map[string]any)[path].(map[string]any)["get"].(map[string]any)
+		for _, p := range op["parameters"].([]any) {
+			pm := p.(map[string]any)
+			if ref, ok := pm["$ref"].(string); ok {
+				pm = resolve(doc, ref)
+			}
+			params[pm["name"].(string)] = pm
+		}
+		if params["limit"] == nil || params["cursor"] == nil {
+			t.Errorf("%s: limit and cursor must be described", route)
+		}
+		if off := params["offset"]; w.offset != (off != nil) || off != nil && off["deprecated"] != true {
+			t.Errorf("%s: offset described as %v; it must be there, deprecated, exactly on the lists that had it (%v)", route, off, w.offset)
+		}
+	}
+}
+
 // withQuery appends a query parameter to path.
 func withQuery(path, param string) string {
 	if strings.Contains(path, "?") {
