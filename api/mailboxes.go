@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 
@@ -39,18 +38,6 @@ func (s *Server) listMailboxes(w http.ResponseWriter, r *http.Request) {
 		resp["next_cursor"] = encodeRepCursor(ms[len(ms)-1].Rep)
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-// Mailbox cursors are the last rep of the page in base64, so that an
-// address's "+" survives a query string that a client did not escape.
-func encodeRepCursor(rep string) string { return base64.RawURLEncoding.EncodeToString([]byte(rep)) }
-
-func decodeRepCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", badParam{"cursor", "is not a cursor this API returned"}
-	}
-	return string(b), nil
 }
 
 // retryMailbox answers POST /api/v1/mailboxes/{rep}/retry: a parked or

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,29 +166,4 @@ func (s *Server) redirectMerged(w http.ResponseWriter, r *http.Request, id int64
 		"customer_id": id, "merged_into": into, "merge_id": mergeID, "location": loc,
 	})
 	return true
-}
-
-// Duplicate cursors are opaque: base64 of "score:a:b".
-func encodeDupCursor(c timeline.DuplicatesCursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s:%d:%d",
-		strconv.FormatFloat(c.Score, 'g', -1, 64), c.A, c.B))
-}
-
-func decodeDupCursor(s string) (timeline.DuplicatesCursor, error) {
-	bad := badParam{"cursor", "is not a cursor this API returned"}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	parts := strings.Split(string(b), ":")
-	if len(parts) != 3 {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	score, err1 := strconv.ParseFloat(parts[0], 64)
-	a, err2 := strconv.ParseInt(parts[1], 10, 64)
-	c, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	return timeline.DuplicatesCursor{Score: score, A: a, B: c}, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -407,29 +406,6 @@ func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// Churn cursors are opaque: base64 of "unixnano:shortfall:customer id",
-// the shortfall written so that it reads back to the same float64.
-func encodeChurnCursor(at time.Time, c timeline.ChurnCursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s:%d",
-		at.UnixNano(), strconv.FormatFloat(c.Shortfall, 'g', -1, 64), c.CustomerID))
-}
-
-func decodeChurnCursor(s string) (time.Time, timeline.ChurnCursor, error) {
-	bad := badParam{"cursor", "is not a cursor this API returned"}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	parts := strings.Split(string(b), ":")
-	if err != nil || len(parts) != 3 {
-		return time.Time{}, timeline.ChurnCursor{}, bad
-	}
-	ns, err1 := strconv.ParseInt(parts[0], 10, 64)
-	short, err2 := strconv.ParseFloat(parts[1], 64)
-	id, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || id < 1 {
-		return time.Time{}, timeline.ChurnCursor{}, bad
-	}
-	return time.Unix(0, ns), timeline.ChurnCursor{Shortfall: short, CustomerID: id}, nil
-}
-
 // rulesFeedback answers the rules people corrected, most disagreed with
 // first, paged by cursor. The list is summed in Go (one row per corrected
 // rule, a few dozen), so it is paged there, by the keyset of its order:
@@ -467,45 +443,6 @@ func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 		resp["next_cursor"] = encodeRuleCursor(fb[len(fb)-1])
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-// Rule cursors are opaque: base64 of "disagree:rule".
-func encodeRuleCursor(f timeline.RuleFeedback) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", f.Disagree, f.Rule))
-}
-
-func decodeRuleCursor(c string) (*timeline.RuleFeedback, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		d, rule, ok := strings.Cut(string(b), ":")
-		if n, err := strconv.ParseInt(d, 10, 64); ok && err == nil {
-			return &timeline.RuleFeedback{Disagree: n, Rule: rule}, nil
-		}
-	}
-	return nil, badParam{"cursor", "is not a cursor this API returned"}
-}
-
-// pageParams reads limit (1..200, default 50), the cursor for the list's
-// own decoder, and the deprecated offset (0..100000) of the lists that
-// paged by offset before they had cursors. Offset stays accepted so that
-// those clients keep working: it skips rows before the first page, and the
-// answer's next_cursor continues from there. With a cursor it is ignored,
-// so that a client that keeps offset in its URL while following
-// next_cursor does not skip rows again on every page.
-func pageParams(r *http.Request) (pg timeline.Page, cursor string, err error) {
-	if pg.Limit, err = limitParam(r); err != nil {
-		return pg, "", err
-	}
-	q := r.URL.Query()
-	if v := q.Get("offset"); v != "" {
-		if pg.Offset, err = strconv.Atoi(v); err != nil || pg.Offset < 0 || pg.Offset > 100000 {
-			return pg, "", badParam{"offset", "must be a whole number from 0 to 100000"}
-		}
-	}
-	if cursor = q.Get("cursor"); cursor != "" {
-		pg.Offset = 0
-	}
-	return pg, cursor, nil
 }
 
 // timeParam reads a date (YYYY-MM-DD, midnight in loc) or an RFC 3339 time.
