@@ -68,7 +68,7 @@ type Page struct {
 
 // FollowupCursor positions a page of Followups: customers after (Due,
 // CustomerID) in the list's order. The order is the due time, which does
-// not move as time passes (only a new outbound mail moves a customer), so
+// not move as time passes (a new outbound mail, grade or cadence does), so
 // pages stay stable while the list grows at its end. The zero value starts
 // at the most overdue.
 type FollowupCursor struct {
