@@ -39,12 +39,10 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var after int64
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if after, err = strconv.ParseInt(c, 10, 64); err != nil {
-			s.fail(w, r, badParam{"cursor", "is not a cursor this API returned"})
-			return
-		}
+	after, err := decodeIDCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	cs, err := timeline.CustomersIn(r.Context(), s.store.Pool, principal(r).Scope(), r.URL.Query().Get("q"), after, limit)
 	if err != nil {
@@ -53,7 +51,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"customers": cs, "next_cursor": nil}
 	if len(cs) == limit {
-		resp["next_cursor"] = strconv.FormatInt(cs[len(cs)-1].ID, 10)
+		resp["next_cursor"] = encodeIDCursor(cs[len(cs)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

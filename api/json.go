@@ -1,18 +1,9 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
-)
-
-const (
-	defaultLimit = 50
-	maxLimit     = 200
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -33,42 +24,10 @@ type badParam struct{ name, msg string }
 
 func (e badParam) Error() string { return e.name + ": " + e.msg }
 
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return defaultLimit, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, badParam{"limit", fmt.Sprintf("must be a whole number from 1 to %d", maxLimit)}
-	}
-	return n, nil
-}
-
 func idParam(r *http.Request, name string) (int64, error) {
 	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || n < 1 {
 		return 0, badParam{name, "must be a positive whole number"}
 	}
 	return n, nil
-}
-
-// Cursors are opaque to clients: base64 of "unixnano:id".
-func encodeCursor(t time.Time, id int64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d", t.UnixNano(), id))
-}
-
-func decodeCursor(s string) (time.Time, int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		a, c, ok := strings.Cut(string(b), ":")
-		if ok {
-			ns, err1 := strconv.ParseInt(a, 10, 64)
-			id, err2 := strconv.ParseInt(c, 10, 64)
-			if err1 == nil && err2 == nil {
-				return time.Unix(0, ns), id, nil
-			}
-		}
-	}
-	return time.Time{}, 0, badParam{"cursor", "is not a cursor this API returned"}
 }

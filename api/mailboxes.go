@@ -17,12 +17,22 @@ func (s *Server) WithReps(reps []string) *Server {
 // listMailboxes answers GET /api/v1/mailboxes: every rep's mailbox with
 // its folders, last successful sync, messages stored, backlog, the last
 // error with advice in plain words, and whether it is parked. Errors and
-// advice never hold a secret: the sync engine writes them without.
+// advice never hold a secret: the sync engine writes them without. Paged
+// by rep.
 func (s *Server) listMailboxes(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
 	}
-	ms, err := timeline.MailboxReports(r.Context(), s.store.Pool, s.reps)
+	limit, err := limitOr(r, maxLimit)
+	var after string
+	if err == nil {
+		after, err = decodeRepCursor(r.URL.Query().Get("cursor"))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ms, err := timeline.MailboxReportsAfter(r.Context(), s.store.Pool, s.reps, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -30,7 +40,11 @@ func (s *Server) listMailboxes(w http.ResponseWriter, r *http.Request) {
 	if ms == nil {
 		ms = []timeline.MailboxReport{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mailboxes": ms})
+	resp := map[string]any{"mailboxes": ms, "next_cursor": nil}
+	if len(ms) == limit {
+		resp["next_cursor"] = encodeRepCursor(ms[len(ms)-1].Rep)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // retryMailbox answers POST /api/v1/mailboxes/{rep}/retry: a parked or

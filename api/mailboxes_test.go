@@ -39,6 +39,9 @@ func TestMailboxes(t *testing.T) {
 		LastUID: 40, BackfillUID: 20, ServerMessages: 12}); err != nil {
 		t.Fatal(err)
 	}
+	if err := timeline.PutCursor(ctx, store.Pool, timeline.Cursor{Rep: bob, Folder: "Sent", Role: "sent", UIDValidity: 3, LastUID: 5}); err != nil {
+		t.Fatal(err)
+	}
 	if err := timeline.RecordSyncError(ctx, store.Pool, bob, "IMAP login refused for bob at imap.qq.com:993: NO [AUTHENTICATIONFAILED]",
 		"IMAP login refused: check the authorization code (授权码) for QQ mail", 1, time.Time{}, true, "hash"); err != nil {
 		t.Fatal(err)
@@ -84,6 +87,24 @@ func TestMailboxes(t *testing.T) {
 	}
 	if b["state"] != "parked" || !strings.Contains(b["advice"].(string), "授权码") || b["parked_reason"] == nil || b["imap_host"] != "imap.qq.com" {
 		t.Errorf("bob = %v", b)
+	}
+	// Paged by one, each page carries its own mailbox's folders.
+	cursor := ""
+	for _, want := range []string{amy + " INBOX", bob + " Sent"} {
+		code, body := call("GET", "/api/v1/mailboxes?limit=1&cursor="+cursor, "admin-token-123")
+		page, _ := body["mailboxes"].([]any)
+		cursor, _ = body["next_cursor"].(string)
+		if code != http.StatusOK || len(page) != 1 {
+			t.Fatalf("page of one: %d %v", code, body)
+		}
+		m := page[0].(map[string]any)
+		var got []string
+		for _, f := range m["folders"].([]any) {
+			got = append(got, m["rep"].(string)+" "+f.(map[string]any)["folder"].(string))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("page of one: folders %v, want %s", got, want)
+		}
 	}
 	if code, _ := call("POST", "/api/v1/mailboxes/nobody@ourco.example/retry", "admin-token-123"); code != http.StatusNotFound {
 		t.Errorf("retry of an unknown mailbox: %d", code)

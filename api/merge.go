@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,12 +102,20 @@ func (s *Server) mergeCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 // listMerges answers GET /api/v1/customers/{id}/merges: the audit rows of
-// the merges into a customer, oldest first.
+// the merges into a customer, oldest first, paged by merge id.
 func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
 	}
 	id, err := idParam(r, "id")
+	var limit int
+	var after int64
+	if err == nil {
+		limit, err = limitOr(r, maxLimit)
+	}
+	if err == nil {
+		after, err = decodeIDCursor(r.URL.Query().Get("cursor"))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -120,7 +127,7 @@ func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ms, err := timeline.Merges(r.Context(), s.store.Pool, id)
+	ms, err := timeline.Merges(r.Context(), s.store.Pool, id, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +135,11 @@ func (s *Server) listMerges(w http.ResponseWriter, r *http.Request) {
 	if ms == nil {
 		ms = []timeline.Merge{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"merges": ms})
+	resp := map[string]any{"merges": ms, "next_cursor": nil}
+	if len(ms) == limit {
+		resp["next_cursor"] = encodeIDCursor(ms[len(ms)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // redirectMerged answers for a customer id that was merged away: 308
@@ -155,29 +166,4 @@ func (s *Server) redirectMerged(w http.ResponseWriter, r *http.Request, id int64
 		"customer_id": id, "merged_into": into, "merge_id": mergeID, "location": loc,
 	})
 	return true
-}
-
-// Duplicate cursors are opaque: base64 of "score:a:b".
-func encodeDupCursor(c timeline.DuplicatesCursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s:%d:%d",
-		strconv.FormatFloat(c.Score, 'g', -1, 64), c.A, c.B))
-}
-
-func decodeDupCursor(s string) (timeline.DuplicatesCursor, error) {
-	bad := badParam{"cursor", "is not a cursor this API returned"}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	parts := strings.Split(string(b), ":")
-	if len(parts) != 3 {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	score, err1 := strconv.ParseFloat(parts[0], 64)
-	a, err2 := strconv.ParseInt(parts[1], 10, 64)
-	c, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return timeline.DuplicatesCursor{}, bad
-	}
-	return timeline.DuplicatesCursor{Score: score, A: a, B: c}, nil
 }

@@ -1,20 +1,13 @@
 package api
 
 import (
-	"encoding/base64"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail/search"
 	"github.com/mailtrail/mailtrail/timeline"
 )
-
-// maxSearchOffset bounds how deep search pages go (Meilisearch's own
-// maxTotalHits is 1000 by default).
-const maxSearchOffset = 10000
 
 // hit is a search result as the API returns it.
 type hit struct {
@@ -68,21 +61,4 @@ func searchAnswer(q search.Query, hits []search.Hit, total int64, took time.Dura
 		resp["next_cursor"] = encodeOffsetCursor(next)
 	}
 	return resp
-}
-
-// Search cursors are opaque to clients: base64 of "o:<offset>".
-func encodeOffsetCursor(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
-}
-
-func decodeOffsetCursor(c string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		if v, ok := strings.CutPrefix(string(b), "o:"); ok {
-			if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= maxSearchOffset {
-				return n, nil
-			}
-		}
-	}
-	return 0, badParam{"cursor", "is not a cursor this API returned"}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,12 +122,10 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	limit := maxLimit
-	if r.URL.Query().Get("limit") != "" {
-		if limit, err = limitParam(r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	limit, err := limitOr(r, maxLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var after time.Time
 	var afterID int64
@@ -239,18 +238,27 @@ func (s *Server) followups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var cur timeline.FollowupCursor
+	if err == nil && c != "" {
+		cur.Due, cur.CustomerID, err = decodeCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	now := time.Now()
-	list, err := timeline.Followups(r.Context(), s.store.Pool, s.pol(), now, rep, v, pg)
+	list, err := timeline.Followups(r.Context(), s.store.Pool, s.pol(), now, rep, v, cur, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": now.UTC(), "rep": rep, "followups": list})
+	resp := map[string]any{"at": now.UTC(), "rep": rep, "followups": list, "next_cursor": nil}
+	if len(list) == pg.Limit {
+		last := list[len(list)-1]
+		resp["next_cursor"] = encodeCursor(last.DueAt, last.CustomerID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
@@ -259,7 +267,11 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var cur timeline.UnansweredCursor
+	if err == nil && c != "" {
+		cur.OccurredAt, cur.EventID, err = decodeCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -273,34 +285,47 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, counts, err := timeline.UnansweredInquiries(r.Context(), s.store.Pool, p, now, since, rep, v, pg)
+	list, counts, err := timeline.UnansweredInquiries(r.Context(), s.store.Pool, p, now, since, rep, v, cur, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	resp := map[string]any{
 		"at": now.UTC(), "since": since.UTC(), "rep": rep, "unanswered_after_working_hours": p.UnansweredAfter.Hours(),
-		"per_rep": counts, "inquiries": list,
-	})
+		"per_rep": counts, "inquiries": list, "next_cursor": nil,
+	}
+	if len(list) == pg.Limit {
+		last := list[len(list)-1]
+		resp["next_cursor"] = encodeCursor(last.OccurredAt, last.EventID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) pool(w http.ResponseWriter, r *http.Request) {
 	v := principal(r).Scope()
-	pg, err := pageParams(r)
+	pg, c, err := pageParams(r)
+	var after int64
+	if err == nil {
+		after, err = decodeIDCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	p := s.pol()
 	now := time.Now()
-	list, err := timeline.PublicPool(r.Context(), s.store.Pool, p, now, v, pg)
+	list, err := timeline.PublicPool(r.Context(), s.store.Pool, p, now, v, after, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"at": now.UTC(), "release_after_days": p.PoolReleaseAfter.Hours() / 24, "customers": list,
-	})
+	resp := map[string]any{
+		"at": now.UTC(), "release_after_days": p.PoolReleaseAfter.Hours() / 24, "customers": list, "next_cursor": nil,
+	}
+	if len(list) == pg.Limit {
+		resp["next_cursor"] = encodeIDCursor(list[len(list)-1].CustomerID)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) funnel(w http.ResponseWriter, r *http.Request) {
@@ -336,6 +361,9 @@ func (s *Server) funnel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
+// churn answers the churn report, paged by cursor. The cursor carries the
+// first page's time ("at"), so that every page ranks the customers by the
+// same windows: the shortfalls move as time passes.
 func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
 		return
@@ -356,21 +384,43 @@ func (s *Server) churn(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		cp.MinExpected, err = floatParam(q.Get("min_expected"), "min_expected", 0, 1e6)
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	now := time.Now()
-	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.Scope{}, limit)
+	var cur timeline.ChurnCursor
+	if c := q.Get("cursor"); err == nil && c != "" {
+		now, cur, err = decodeChurnCursor(c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": now.UTC(), "customers": rows})
+	rows, err := timeline.Churn(r.Context(), s.store.Pool, now, cp, timeline.Scope{}, cur, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp := map[string]any{"at": now.UTC(), "customers": rows, "next_cursor": nil}
+	if len(rows) == limit {
+		last := rows[len(rows)-1]
+		resp["next_cursor"] = encodeChurnCursor(now, timeline.ChurnCursor{Shortfall: last.Shortfall, CustomerID: last.CustomerID})
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
+// rulesFeedback answers the rules people corrected, most disagreed with
+// first, paged by cursor. The list is summed in Go (one row per corrected
+// rule, a few dozen), so it is paged there, by the keyset of its order:
+// (disagree, rule).
 func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, RoleAdmin, RoleManager) {
+		return
+	}
+	limit, err := limitOr(r, maxLimit)
+	var after *timeline.RuleFeedback
+	if c := r.URL.Query().Get("cursor"); err == nil && c != "" {
+		after, err = decodeRuleCursor(c)
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	fb, err := timeline.RulesFeedback(r.Context(), s.store.Pool)
@@ -378,22 +428,21 @@ func (s *Server) rulesFeedback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": fb})
-}
-
-// pageParams reads limit (1..200, default 50) and offset (0..100000).
-func pageParams(r *http.Request) (timeline.Page, error) {
-	limit, err := limitParam(r)
-	if err != nil {
-		return timeline.Page{}, err
-	}
-	pg := timeline.Page{Limit: limit}
-	if v := r.URL.Query().Get("offset"); v != "" {
-		if pg.Offset, err = strconv.Atoi(v); err != nil || pg.Offset < 0 || pg.Offset > 100000 {
-			return pg, badParam{"offset", "must be a whole number from 0 to 100000"}
+	if after != nil {
+		start := slices.IndexFunc(fb, func(f timeline.RuleFeedback) bool {
+			return f.Disagree < after.Disagree || f.Disagree == after.Disagree && f.Rule > after.Rule
+		})
+		if start < 0 {
+			start = len(fb)
 		}
+		fb = fb[start:]
 	}
-	return pg, nil
+	fb = fb[:min(limit, len(fb))]
+	resp := map[string]any{"rules": fb, "next_cursor": nil}
+	if len(fb) == limit {
+		resp["next_cursor"] = encodeRuleCursor(fb[len(fb)-1])
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // timeParam reads a date (YYYY-MM-DD, midnight in loc) or an RFC 3339 time.

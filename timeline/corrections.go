@@ -73,7 +73,8 @@ type RuleFeedback struct {
 }
 
 // RulesFeedback summarizes the manual corrections per rule, the rules
-// that people disagree with most first.
+// that people disagree with most first, then by rule (the API pages by
+// this order).
 func RulesFeedback(ctx context.Context, db DB) ([]RuleFeedback, error) {
 	by := map[string]*RuleFeedback{}
 	var ids []string

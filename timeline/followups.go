@@ -58,18 +58,31 @@ type Touch struct {
 	DaysSince float64   `json:"days_since"`
 }
 
-// Page is an offset page of a list.
+// Page sizes a page of a list: at most Limit rows, after the list's own
+// keyset cursor (FollowupCursor, UnansweredCursor, a customer id for the
+// pool). Offset skips rows after the cursor first: it serves the API's
+// deprecated offset parameter, which a client sends only without a cursor.
 type Page struct {
 	Limit, Offset int
+}
+
+// FollowupCursor positions a page of Followups: customers after (Due,
+// CustomerID) in the list's order. The order is the due time, which does
+// not move as time passes (a new outbound mail, grade or cadence does), so
+// pages stay stable while the list grows at its end. The zero value starts
+// at the most overdue.
+type FollowupCursor struct {
+	Due        time.Time
+	CustomerID int64
 }
 
 // Followups lists the graded customers overdue for a follow-up at now,
 // most overdue first: a customer is due its grade's cadence after the last
 // outbound event to it (by any rep), or after it was created when nobody
-// ever wrote to it. rep, when set, keeps the customers it owns. Customers
-// without a grade, or with a grade the policy has no cadence for, are not
-// listed.
-func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, pg Page) ([]Followup, error) {
+// ever wrote to it; ties by customer id. rep, when set, keeps the
+// customers it owns. Customers without a grade, or with a grade the policy
+// has no cadence for, are not listed.
+func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page) ([]Followup, error) {
 	var grades []string
 	var secs []float64
 	for g, d := range p.Cadence {
@@ -97,9 +110,10 @@ func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 			SELECT e.id, e.occurred_at, m.subject FROM events e JOIN messages m ON m.id = e.message_id
 			WHERE e.customer_id = c.id AND e.kind = 'inquiry' AND e.quote_event_id IS NULL
 			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) oi ON true
-		WHERE c.due < $5
+		WHERE c.due < $5 AND ($8 OR (c.due, c.id) > ($9, $10))
 		ORDER BY c.due, c.id
-		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset)
+		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset,
+		cur == FollowupCursor{}, cur.Due, cur.CustomerID)
 	if err != nil {
 		return nil, fmt.Errorf("follow-ups: %w", err)
 	}
@@ -141,6 +155,14 @@ type UnansweredInquiry struct {
 	ThreadID     *int64    `json:"thread_id"`
 }
 
+// UnansweredCursor positions a page of UnansweredInquiries: inquiries
+// after (OccurredAt, EventID), oldest first. The zero value starts at the
+// oldest.
+type UnansweredCursor struct {
+	OccurredAt time.Time
+	EventID    int64
+}
+
 // RepCount is a count per rep.
 type RepCount struct {
 	Rep   string `json:"rep"`
@@ -152,15 +174,16 @@ type RepCount struct {
 // them) although p.UnansweredAfter of working time has passed by now, and
 // their number per rep (over all of them, not just the page). rep, when
 // set, keeps that rep's inquiries.
-func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.Time, rep string, scope Scope, pg Page) ([]UnansweredInquiry, []RepCount, error) {
+func UnansweredInquiries(ctx context.Context, db DB, p Policy, now, since time.Time, rep string, scope Scope, cur UnansweredCursor, pg Page) ([]UnansweredInquiry, []RepCount, error) {
 	cutoff := p.Work.Sub(now, p.UnansweredAfter)
 	where := `e.kind = 'inquiry' AND e.replied_at IS NULL AND e.occurred_at <= $1 AND e.occurred_at >= $2
 		AND ($3 = '' OR e.rep = $3) AND ` + VisibleSQL("e.customer_id", 4)
 	rows, err := db.Query(ctx, `
 		SELECT e.id, e.customer_id, c.name, e.rep, m.subject, e.occurred_at, e.thread_id
 		FROM events e JOIN customers c ON c.id = e.customer_id JOIN messages m ON m.id = e.message_id
-		WHERE `+where+`
-		ORDER BY e.occurred_at, e.id LIMIT $5 OFFSET $6`, cutoff, since, rep, scope.Rep, pg.Limit, pg.Offset)
+		WHERE `+where+` AND ($7 OR (e.occurred_at, e.id) > ($8, $9))
+		ORDER BY e.occurred_at, e.id LIMIT $5 OFFSET $6`, cutoff, since, rep, scope.Rep, pg.Limit, pg.Offset,
+		cur == UnansweredCursor{}, cur.OccurredAt, cur.EventID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unanswered inquiries: %w", err)
 	}
@@ -205,9 +228,10 @@ type PoolEntry struct {
 
 // PublicPool lists the customers with no owner and, when
 // p.PoolReleaseAfter is set, the customers whose owner has not written to
-// them (no outbound event by the owner) for that long, by customer id. The
-// list is computed, not applied: ownership is not changed here.
-func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, scope Scope, pg Page) ([]PoolEntry, error) {
+// them (no outbound event by the owner) for that long, by customer id,
+// after customer id `after` (0 for the first page). The list is computed,
+// not applied: ownership is not changed here.
+func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, scope Scope, after int64, pg Page) ([]PoolEntry, error) {
 	release := p.PoolReleaseAfter
 	rows, err := db.Query(ctx, `
 		WITH c AS (
@@ -223,8 +247,9 @@ func PublicPool(ctx context.Context, db DB, p Policy, now time.Time, scope Scope
 			CASE WHEN owner = '' THEN 'no_owner' ELSE 'owner_inactive' END,
 			extract(epoch FROM $2 - coalesce(touch_at, created_at)) / 86400
 		FROM c
-		WHERE owner = '' OR ($3::interval > '0'::interval AND coalesce(touch_at, created_at) < $2 - $3::interval)
-		ORDER BY id LIMIT $4 OFFSET $5`, scope.Rep, now, release, pg.Limit, pg.Offset)
+		WHERE (owner = '' OR ($3::interval > '0'::interval AND coalesce(touch_at, created_at) < $2 - $3::interval))
+			AND id > $6
+		ORDER BY id LIMIT $4 OFFSET $5`, scope.Rep, now, release, pg.Limit, pg.Offset, after)
 	if err != nil {
 		return nil, fmt.Errorf("public pool: %w", err)
 	}

@@ -66,7 +66,7 @@ func TestUnansweredInquiries(t *testing.T) {
 	f.one(mail{msgid: "a-re", inReplyTo: []string{"a"}, subject: "Re: RFQ 2", at: day(7, 8), dir: "out", customers: []int64{beta}, rep: bob})
 	list := func(now time.Time, rep string) []timeline.UnansweredInquiry {
 		t.Helper()
-		l, _, err := timeline.UnansweredInquiries(f.ctx, f.s.Pool, p, now, day(-30), rep, timeline.Scope{}, timeline.Page{Limit: 50})
+		l, _, err := timeline.UnansweredInquiries(f.ctx, f.s.Pool, p, now, day(-30), rep, timeline.Scope{}, timeline.UnansweredCursor{}, timeline.Page{Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestUnansweredInquiries(t *testing.T) {
 	if l := list(day(7, 11), bob); len(l) != 0 {
 		t.Fatalf("bob's list: %+v, want empty", l)
 	}
-	_, counts, err := timeline.UnansweredInquiries(f.ctx, f.s.Pool, p, day(8, 12), day(-30), "", timeline.Scope{}, timeline.Page{Limit: 1})
+	_, counts, err := timeline.UnansweredInquiries(f.ctx, f.s.Pool, p, day(8, 12), day(-30), "", timeline.Scope{}, timeline.UnansweredCursor{}, timeline.Page{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestFollowups(t *testing.T) {
 	f.one(mail{msgid: "x1", subject: "hi", at: now.Add(-20 * 24 * time.Hour), dir: "out", customers: []int64{bobs}, rep: bob})
 	f.exec(`UPDATE customers SET created_at = $1`, now.Add(-40*24*time.Hour))
 
-	got, err := timeline.Followups(f.ctx, f.s.Pool, timeline.DefaultPolicy(), now, amy, timeline.Scope{}, timeline.Page{Limit: 50})
+	got, err := timeline.Followups(f.ctx, f.s.Pool, timeline.DefaultPolicy(), now, amy, timeline.Scope{}, timeline.FollowupCursor{}, timeline.Page{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,14 +138,14 @@ func TestFollowups(t *testing.T) {
 	// A stricter cadence for C puts it on the list; bob's list has bob's customer.
 	p := timeline.DefaultPolicy()
 	p.Cadence["C"] = 48 * time.Hour
-	got, err = timeline.Followups(f.ctx, f.s.Pool, p, now, "", timeline.Scope{}, timeline.Page{Limit: 50})
+	got, err = timeline.Followups(f.ctx, f.s.Pool, p, now, "", timeline.Scope{}, timeline.FollowupCursor{}, timeline.Page{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 5 {
 		t.Fatalf("all reps with C every 48h: %d follow-ups, want 5", len(got))
 	}
-	got, err = timeline.Followups(f.ctx, f.s.Pool, p, now, bob, timeline.Scope{}, timeline.Page{Limit: 50})
+	got, err = timeline.Followups(f.ctx, f.s.Pool, p, now, bob, timeline.Scope{}, timeline.FollowupCursor{}, timeline.Page{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestPublicPool(t *testing.T) {
 
 	pool := func(p timeline.Policy) map[int64]timeline.PoolEntry {
 		t.Helper()
-		l, err := timeline.PublicPool(f.ctx, f.s.Pool, p, now, timeline.Scope{}, timeline.Page{Limit: 50})
+		l, err := timeline.PublicPool(f.ctx, f.s.Pool, p, now, timeline.Scope{}, 0, timeline.Page{Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestRepCanSee(t *testing.T) {
 			t.Errorf("RepCanSee(amy, %d) = %v, want %v", id, ok, want)
 		}
 	}
-	got, err := timeline.Followups(f.ctx, f.s.Pool, timeline.DefaultPolicy(), time.Now().Add(30*24*time.Hour), "", timeline.Scope{Rep: amy}, timeline.Page{Limit: 50})
+	got, err := timeline.Followups(f.ctx, f.s.Pool, timeline.DefaultPolicy(), time.Now().Add(30*24*time.Hour), "", timeline.Scope{Rep: amy}, timeline.FollowupCursor{}, timeline.Page{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,13 @@ type FolderReport struct {
 // config: a mailbox whose rep is no longer there is "disconnected" (a rep
 // who left: nothing of it is synced any more, everything captured stays).
 func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxReport, error) {
+	return MailboxReportsAfter(ctx, db, configured, "", 0)
+}
+
+// MailboxReportsAfter returns a page of MailboxReports: the mailboxes
+// whose rep sorts after `after` ("" for the first page), at most limit of
+// them (0: all).
+func MailboxReportsAfter(ctx context.Context, db DB, configured []string, after string, limit int) ([]MailboxReport, error) {
 	inConfig := map[string]bool{}
 	for _, r := range configured {
 		inConfig[strings.ToLower(r)] = true
@@ -161,11 +168,12 @@ func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxR
 		SELECT rep, imap_host, imap_username, last_ok_at, last_attempt_at, last_error, last_error_at,
 			last_error_advice, failures, next_attempt_at, parked_at, parked_reason,
 			CASE WHEN lease_until > now() THEN lease_owner END
-		FROM mailboxes ORDER BY rep`)
+		FROM mailboxes WHERE rep > $1 ORDER BY rep LIMIT nullif($2, 0)`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("mailboxes: %w", err)
 	}
 	var out []MailboxReport
+	var reps []string
 	idx := map[string]int{}
 	for rows.Next() {
 		var m MailboxReport
@@ -187,6 +195,7 @@ func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxR
 			m.State = "ok"
 		}
 		m.Folders = []FolderReport{}
+		reps = append(reps, m.Rep)
 		idx[m.Rep] = len(out)
 		out = append(out, m)
 	}
@@ -198,7 +207,7 @@ func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxR
 			(SELECT count(*) FROM message_locations l
 			 WHERE l.rep = f.rep AND l.folder = f.folder AND l.uidvalidity = f.uidvalidity),
 			f.before_since, f.last_sync_at
-		FROM folders f ORDER BY f.rep, f.folder`)
+		FROM folders f WHERE f.rep = ANY($1) ORDER BY f.rep, f.folder`, reps)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox folders: %w", err)
 	}

@@ -326,9 +326,10 @@ func GetMerge(ctx context.Context, db DB, id int64) (Merge, error) {
 	return m, notFound(err)
 }
 
-// Merges lists the merges into a customer, oldest first.
-func Merges(ctx context.Context, db DB, keptID int64) ([]Merge, error) {
-	rows, err := db.Query(ctx, mergeSelect+` WHERE kept_id = $1 ORDER BY id`, keptID)
+// Merges lists the merges into a customer, oldest first (by merge id),
+// at most limit of them after merge id `after` (0 for the first page).
+func Merges(ctx context.Context, db DB, keptID, after int64, limit int) ([]Merge, error) {
+	rows, err := db.Query(ctx, mergeSelect+` WHERE kept_id = $1 AND id > $2 ORDER BY id LIMIT $3`, keptID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list merges into %d: %w", keptID, err)
 	}

@@ -262,12 +262,26 @@ type ChurnRow struct {
 	LastInbound  *time.Time `json:"last_inbound"`
 	WindowDays   float64    `json:"window_days"`
 	BaselineDays float64    `json:"baseline_days"`
+	// Shortfall is expected minus recent, unrounded: the list's order, and
+	// with CustomerID the cursor of the next page.
+	Shortfall float64 `json:"-"`
+}
+
+// ChurnCursor positions a page of Churn: rows after (Shortfall,
+// CustomerID) in the list's order. The zero value starts at the biggest
+// shortfall. A cursor only means something with the same now and
+// ChurnParams as the page it came from: the shortfalls are computed from
+// them.
+type ChurnCursor struct {
+	Shortfall  float64
+	CustomerID int64
 }
 
 // Churn lists the customers whose inbound events in the window ending at
 // now fell to at most MaxRatio of what their own rate over the baseline
-// period before the window predicts, biggest shortfall first.
-func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, scope Scope, limit int) ([]ChurnRow, error) {
+// period before the window predicts, biggest shortfall first, then by
+// customer id; at most limit of them after cur.
+func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, scope Scope, cur ChurnCursor, limit int) ([]ChurnRow, error) {
 	p = p.withDefaults()
 	ws := now.Add(-p.Window)
 	bs := ws.Add(-p.Baseline)
@@ -282,14 +296,18 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, scope Scope
 				max(e.occurred_at) AS last_in
 			FROM events e
 			WHERE e.direction = 'in' AND e.occurred_at >= $1 AND e.occurred_at < $3
-			GROUP BY e.customer_id)
-		SELECT c.id, c.name, coalesce(c.owner, ''), coalesce(c.grade, ''), w.recent, w.base, w.last_in,
-			w.base * $4::float8 AS expected
-		FROM w JOIN customers c ON c.id = w.customer_id
-		WHERE w.base * $4::float8 >= $5::float8 AND w.recent <= $6::float8 * w.base * $4::float8
-			AND `+VisibleSQL("c.id", 7)+`
-		ORDER BY w.base * $4::float8 - w.recent DESC, c.id
-		LIMIT $8`, bs, ws, now, scale, p.MinExpected, p.MaxRatio, scope.Rep, limit)
+			GROUP BY e.customer_id),
+		r AS (
+			SELECT c.id, c.name, coalesce(c.owner, '') AS owner, coalesce(c.grade, '') AS grade, w.recent, w.base, w.last_in,
+				w.base * $4::float8 AS expected, w.base * $4::float8 - w.recent AS shortfall
+			FROM w JOIN customers c ON c.id = w.customer_id
+			WHERE w.base * $4::float8 >= $5::float8 AND w.recent <= $6::float8 * w.base * $4::float8
+				AND `+VisibleSQL("c.id", 7)+`)
+		SELECT id, name, owner, grade, recent, base, last_in, expected, shortfall FROM r
+		WHERE $9 OR shortfall < $10::float8 OR (shortfall = $10::float8 AND id > $11)
+		ORDER BY shortfall DESC, id
+		LIMIT $8`, bs, ws, now, scale, p.MinExpected, p.MaxRatio, scope.Rep, limit,
+			cur == ChurnCursor{}, cur.Shortfall, cur.CustomerID)
 		if err != nil {
 			return err
 		}
@@ -305,7 +323,7 @@ func Churn(ctx context.Context, db DB, now time.Time, p ChurnParams, scope Scope
 func scanChurn(p ChurnParams) pgx.RowToFunc[ChurnRow] {
 	return func(row pgx.CollectableRow) (ChurnRow, error) {
 		var r ChurnRow
-		err := row.Scan(&r.CustomerID, &r.Name, &r.Owner, &r.Grade, &r.Recent, &r.Baseline, &r.LastInbound, &r.Expected)
+		err := row.Scan(&r.CustomerID, &r.Name, &r.Owner, &r.Grade, &r.Recent, &r.Baseline, &r.LastInbound, &r.Expected, &r.Shortfall)
 		r.WindowDays = round2(p.Window.Hours() / 24)
 		r.BaselineDays = round2(p.Baseline.Hours() / 24)
 		r.MonthlyRate = round2(float64(r.Baseline) * 30 * 24 / p.Baseline.Hours())

@@ -120,27 +120,27 @@ func BenchmarkReports(b *testing.B) {
 		return int(f.Total.Inquiries), err
 	})
 	run("churn", func() (int, error) {
-		r, err := timeline.Churn(ctx, db, benchNow, timeline.ChurnParams{}, timeline.Scope{}, 200)
+		r, err := timeline.Churn(ctx, db, benchNow, timeline.ChurnParams{}, timeline.Scope{}, timeline.ChurnCursor{}, 200)
 		return len(r), err
 	})
 	run("followups/all", func() (int, error) {
-		r, err := timeline.Followups(ctx, db, p, benchNow, "", timeline.Scope{}, timeline.Page{Limit: 200})
+		r, err := timeline.Followups(ctx, db, p, benchNow, "", timeline.Scope{}, timeline.FollowupCursor{}, timeline.Page{Limit: 200})
 		return len(r), err
 	})
 	run("followups/one_rep_as_rep", func() (int, error) {
-		r, err := timeline.Followups(ctx, db, p, benchNow, rep, timeline.Scope{Rep: rep}, timeline.Page{Limit: 200})
+		r, err := timeline.Followups(ctx, db, p, benchNow, rep, timeline.Scope{Rep: rep}, timeline.FollowupCursor{}, timeline.Page{Limit: 200})
 		return len(r), err
 	})
 	run("unanswered/90_days", func() (int, error) {
-		r, _, err := timeline.UnansweredInquiries(ctx, db, p, benchNow, benchNow.AddDate(0, 0, -90), "", timeline.Scope{}, timeline.Page{Limit: 200})
+		r, _, err := timeline.UnansweredInquiries(ctx, db, p, benchNow, benchNow.AddDate(0, 0, -90), "", timeline.Scope{}, timeline.UnansweredCursor{}, timeline.Page{Limit: 200})
 		return len(r), err
 	})
 	run("unanswered/90_days_one_rep_as_rep", func() (int, error) {
-		r, _, err := timeline.UnansweredInquiries(ctx, db, p, benchNow, benchNow.AddDate(0, 0, -90), rep, timeline.Scope{Rep: rep}, timeline.Page{Limit: 200})
+		r, _, err := timeline.UnansweredInquiries(ctx, db, p, benchNow, benchNow.AddDate(0, 0, -90), rep, timeline.Scope{Rep: rep}, timeline.UnansweredCursor{}, timeline.Page{Limit: 200})
 		return len(r), err
 	})
 	run("pool", func() (int, error) {
-		r, err := timeline.PublicPool(ctx, db, p, benchNow, timeline.Scope{}, timeline.Page{Limit: 200})
+		r, err := timeline.PublicPool(ctx, db, p, benchNow, timeline.Scope{}, 0, timeline.Page{Limit: 200})
 		return len(r), err
 	})
 	run("customer_threads/biggest_customer", func() (int, error) {

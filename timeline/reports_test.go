@@ -100,7 +100,7 @@ func TestChurn(t *testing.T) {
 	for i := range 10 {
 		f.one(mail{subject: "x", at: ws.Add(time.Duration(i) * time.Hour), dir: "out", customers: []int64{dropped}})
 	}
-	rows, err := timeline.Churn(f.ctx, f.s.Pool, now, timeline.ChurnParams{}, timeline.Scope{}, 50)
+	rows, err := timeline.Churn(f.ctx, f.s.Pool, now, timeline.ChurnParams{}, timeline.Scope{}, timeline.ChurnCursor{}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestChurn(t *testing.T) {
 	if rows[1].Recent != 0 || rows[1].Expected != 3 || rows[1].Ratio != 0 {
 		t.Fatalf("Silent: %+v", rows[1])
 	}
-	rows, err = timeline.Churn(f.ctx, f.s.Pool, now, timeline.ChurnParams{MaxRatio: 0.9}, timeline.Scope{Rep: amy}, 50)
+	rows, err = timeline.Churn(f.ctx, f.s.Pool, now, timeline.ChurnParams{MaxRatio: 0.9}, timeline.Scope{Rep: amy}, timeline.ChurnCursor{}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
