@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -207,7 +209,30 @@ func TestSyncFromDovecot(t *testing.T) {
 	r.appendMail(amy, "INBOX", internal)
 	r.appendMail(amy, "INBOX", supplier)
 	r.appendMail(bob, "INBOX", gbkMail("Li Wei <"+buyer+">", bob, "gbk-1@acme-buyer.de", "您好，请报价LED面板灯两千件，谢谢。"))
+	folders := [][2]string{{amy, "INBOX"}, {amy, "Sent"}, {bob, "INBOX"}}
+	// A flag the rep set, which must stay as it is.
+	if out, err := testenv.Dovecot(t).Doveadm("flags", "add", "-u", r.users[amy], `\Answered $Forwarded`, "mailbox", "INBOX", "uid", "1"); err != nil {
+		t.Fatalf("doveadm: %v: %s", err, out)
+	}
+	flagsBefore := r.flags(folders)
+	if len(flagsBefore) != 9 || flagsBefore[amy+" INBOX 1"] == "" {
+		t.Fatalf("flags of %d messages before the sync, want 9: %v", len(flagsBefore), flagsBefore)
+	}
 	r.syncOnce()
+
+	// Read-only (EXAMINE, BODY.PEEK): the sync changed no flag, \Seen or
+	// any other, in any folder it read.
+	if got := r.flags(folders); fmt.Sprint(got) != fmt.Sprint(flagsBefore) {
+		t.Errorf("flags changed by the sync:\nbefore %v\nafter  %v", flagsBefore, got)
+	}
+	// The ID command (RFC 2971) went to the server after login: Dovecot
+	// logs it under the user's name (imap_id_log), not under imap-login.
+	for _, rep := range []string{amy, bob} {
+		if !r.sentID(rep) {
+			t.Errorf("no ID command from mailtrail in %s's logged-in session; Dovecot logged these IDs:\n%s",
+				rep, strings.Join(regexp.MustCompile(`.*ID sent.*`).FindAllString(r.dovecotLog(), -1), "\n"))
+		}
+	}
 
 	if got := r.count(`SELECT count(*) FROM messages`); got != 8 {
 		t.Errorf("messages stored = %d, want 8 (9 copies, one in two mailboxes)", got)
@@ -288,6 +313,56 @@ func TestSyncFromDovecot(t *testing.T) {
 	if got := r.count(`SELECT uidvalidity FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy); got != 12345 {
 		t.Errorf("stored uidvalidity = %d, want 12345", got)
 	}
+	// Nor did the later syncs, the re-read included, change a flag.
+	flagsBefore[amy+" INBOX 7"] = "" // the payment slip, appended later
+	if got := r.flags(folders); fmt.Sprint(got) != fmt.Sprint(flagsBefore) {
+		t.Errorf("flags changed by the later syncs:\nbefore %v\nafter  %v", flagsBefore, got)
+	}
+}
+
+// flags returns the flags of every message in the given (rep, folder)
+// pairs, keyed "rep folder uid", as doveadm reads them from the mailbox
+// (no IMAP session of its own that could change them). \Recent, which is
+// per session, is left out.
+func (r *rig) flags(folders [][2]string) map[string]string {
+	r.t.Helper()
+	out := map[string]string{}
+	for _, f := range folders {
+		b, err := testenv.Dovecot(r.t).Doveadm("fetch", "-u", r.users[f[0]], "uid flags", "mailbox", f[1], "all")
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		uid := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "uid: "); ok {
+				uid = strings.TrimSpace(v)
+			} else if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				var kept []string
+				for _, fl := range strings.Fields(v) {
+					if fl != `\Recent` {
+						kept = append(kept, fl)
+					}
+				}
+				out[f[0]+" "+f[1]+" "+uid] = strings.Join(kept, " ")
+			}
+		}
+	}
+	return out
+}
+
+// sentID reports whether Dovecot logged an ID command from mailtrail in a
+// session logged in as rep's user.
+func (r *rig) sentID(rep string) bool {
+	re := regexp.MustCompile(`imap\(` + regexp.QuoteMeta(r.users[rep]) + `\)[^\n]*ID sent: name=mailtrail`)
+	return re.MatchString(r.dovecotLog())
+}
+
+func (r *rig) dovecotLog() string {
+	b, err := os.ReadFile(filepath.Join(testenv.Dovecot(r.t).Dir, "dovecot.log"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // A mailbox with a wrong password fails alone: the other is still synced,
