@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/mailtrail/mailtrail/classify"
@@ -300,10 +301,40 @@ func TestSyncFromDovecot(t *testing.T) {
 	}
 
 	// A forced UIDVALIDITY change re-reads INBOX and duplicates nothing.
+	// The lunch message (UID 5) leaves the folder first: it will not be
+	// found again.
+	inbox := `SELECT message_id FROM message_locations WHERE rep = $1 AND folder = 'INBOX' AND uidvalidity %s $2 ORDER BY 1`
+	oldValidity := r.count(`SELECT uidvalidity FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy)
+	lunch := int64(r.count(`SELECT id FROM messages WHERE message_id = 'lunch-1@ourco.example'`))
+	var stillThere []int64
+	for _, id := range r.ids(fmt.Sprintf(inbox, "="), amy, oldValidity) {
+		if id != lunch {
+			stillThere = append(stillThere, id)
+		}
+	}
+	if len(stillThere) != 6 {
+		t.Fatalf("INBOX located %d messages besides the lunch one, want 6", len(stillThere))
+	}
+	if out, err := testenv.Dovecot(t).Doveadm("expunge", "-u", r.users[amy], "mailbox", "INBOX", "uid", "5"); err != nil {
+		t.Fatalf("doveadm: %v: %s", err, out)
+	}
 	if out, err := testenv.Dovecot(t).Doveadm("mailbox", "update", "--uid-validity", "12345", "-u", r.users[amy], "INBOX"); err != nil {
 		t.Fatalf("doveadm: %v: %s", err, out)
 	}
 	r.syncOnce()
+	// The folder was read again: every message in it is located under the
+	// new UIDVALIDITY, and its stale location is gone. The lunch message,
+	// not found again, keeps its stale location, its only one: it stays
+	// stored, as every message does.
+	if got := r.ids(fmt.Sprintf(inbox, "="), amy, 12345); fmt.Sprint(got) != fmt.Sprint(stillThere) {
+		t.Errorf("INBOX located under the new UIDVALIDITY: %v, want %v", got, stillThere)
+	}
+	if got := r.ids(fmt.Sprintf(inbox, "<>"), amy, 12345); fmt.Sprint(got) != fmt.Sprint([]int64{lunch}) {
+		t.Errorf("INBOX located under an older UIDVALIDITY: %v, want only the lunch message %d", got, lunch)
+	}
+	if got := r.count(`SELECT count(*) FROM message_locations`); got != 10 {
+		t.Errorf("after UIDVALIDITY change: locations = %d, want 10 (6 + 1 stale in INBOX, 1 in Sent, 2 in Bob's INBOX)", got)
+	}
 	if got := r.count(`SELECT count(*) FROM messages`); got != 9 {
 		t.Errorf("after UIDVALIDITY change: messages = %d, want 9", got)
 	}
@@ -314,10 +345,24 @@ func TestSyncFromDovecot(t *testing.T) {
 		t.Errorf("stored uidvalidity = %d, want 12345", got)
 	}
 	// Nor did the later syncs, the re-read included, change a flag.
-	flagsBefore[amy+" INBOX 7"] = "" // the payment slip, appended later
+	flagsBefore[amy+" INBOX 7"] = ""    // the payment slip, appended later
+	delete(flagsBefore, amy+" INBOX 5") // expunged
 	if got := r.flags(folders); fmt.Sprint(got) != fmt.Sprint(flagsBefore) {
 		t.Errorf("flags changed by the later syncs:\nbefore %v\nafter  %v", flagsBefore, got)
 	}
+}
+
+func (r *rig) ids(sql string, args ...any) []int64 {
+	r.t.Helper()
+	rows, err := r.store.Pool.Query(r.ctx, sql, args...)
+	if err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	return ids
 }
 
 // flags returns the flags of every message in the given (rep, folder)
