@@ -10,11 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailtrail/mailtrail/internal/testenv"
 	"github.com/mailtrail/mailtrail/message"
 )
-
-// corpusDir is the labeled dev corpus (shared/corpus/dev/README.md).
-const corpusDir = "../../shared/corpus/dev"
 
 // parseMessage turns a corpus file into a message: the real parser, so the
 // figures include its own-text and forward splitting.
@@ -76,9 +74,8 @@ func (s prf) String() string {
 func f1(s prf) float64 { return 2 * float64(s.tp) / float64(max(1, 2*s.tp+s.fp+s.fn)) }
 
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not found: %v", err)
-	}
+	// The labeled dev corpus (shared/corpus/dev/README.md).
+	corpusDir := testenv.Corpus(t, "dev")
 	var co corpusCompany
 	raw, err := os.ReadFile(filepath.Join(corpusDir, "company.json"))
 	if err != nil {

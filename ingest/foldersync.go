@@ -199,6 +199,7 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 		}
 		defer rc.Close()
 	}
+	stale := map[string]bool{} // folder -> it holds locations under an older UIDVALIDITY
 	for r := range ready {
 		if r.err != nil {
 			return res, r.err
@@ -226,11 +227,23 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 		began := time.Now()
 		var prs []*Prepared
 		var locs []*timeline.Location
+		var uids []int64
 		for _, u := range b.order {
 			if pr := r.prepared[u]; pr != nil {
 				prs = append(prs, pr)
 				locs = append(locs, &timeline.Location{Rep: rep, Folder: f.Name, UIDValidity: cur.UIDValidity, UID: uint32(u)})
+				uids = append(uids, int64(u))
 			}
+		}
+		// After a UIDVALIDITY change, the folder read again: each batch
+		// drops the stale locations of the messages it found again.
+		dropStale, checked := stale[f.Name]
+		if !checked {
+			var err error
+			if dropStale, err = timeline.HasStaleLocations(ctx, s.store.Pool, rep, f.Name, cur.UIDValidity); err != nil {
+				return res, err
+			}
+			stale[f.Name] = dropStale
 		}
 		// store saves the batch and moves the cursor in one transaction;
 		// each, one message at a time (saveEach): the way out of a batch
@@ -263,6 +276,11 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 				}
 				for _, sr := range rs {
 					newEvents += sr.NewEvents
+				}
+				if dropStale {
+					if _, err := timeline.DropStaleLocations(ctx, tx, rep, f.Name, cur.UIDValidity, uids); err != nil {
+						return err
+					}
 				}
 				return timeline.PutCursor(ctx, tx, next)
 			}

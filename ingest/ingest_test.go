@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	_ "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/mailtrail/mailtrail/classify"
@@ -207,7 +210,30 @@ func TestSyncFromDovecot(t *testing.T) {
 	r.appendMail(amy, "INBOX", internal)
 	r.appendMail(amy, "INBOX", supplier)
 	r.appendMail(bob, "INBOX", gbkMail("Li Wei <"+buyer+">", bob, "gbk-1@acme-buyer.de", "您好，请报价LED面板灯两千件，谢谢。"))
+	folders := [][2]string{{amy, "INBOX"}, {amy, "Sent"}, {bob, "INBOX"}}
+	// A flag the rep set, which must stay as it is.
+	if out, err := testenv.Dovecot(t).Doveadm("flags", "add", "-u", r.users[amy], `\Answered $Forwarded`, "mailbox", "INBOX", "uid", "1"); err != nil {
+		t.Fatalf("doveadm: %v: %s", err, out)
+	}
+	flagsBefore := r.flags(folders)
+	if len(flagsBefore) != 9 || flagsBefore[amy+" INBOX 1"] == "" {
+		t.Fatalf("flags of %d messages before the sync, want 9: %v", len(flagsBefore), flagsBefore)
+	}
 	r.syncOnce()
+
+	// Read-only (EXAMINE, BODY.PEEK): the sync changed no flag, \Seen or
+	// any other, in any folder it read.
+	if got := r.flags(folders); fmt.Sprint(got) != fmt.Sprint(flagsBefore) {
+		t.Errorf("flags changed by the sync:\nbefore %v\nafter  %v", flagsBefore, got)
+	}
+	// The ID command (RFC 2971) went to the server after login: Dovecot
+	// logs it under the user's name (imap_id_log), not under imap-login.
+	for _, rep := range []string{amy, bob} {
+		if !r.sentID(rep) {
+			t.Errorf("no ID command from mailtrail in %s's logged-in session; Dovecot logged these IDs:\n%s",
+				rep, strings.Join(regexp.MustCompile(`.*ID sent.*`).FindAllString(r.dovecotLog(), -1), "\n"))
+		}
+	}
 
 	if got := r.count(`SELECT count(*) FROM messages`); got != 8 {
 		t.Errorf("messages stored = %d, want 8 (9 copies, one in two mailboxes)", got)
@@ -275,10 +301,40 @@ func TestSyncFromDovecot(t *testing.T) {
 	}
 
 	// A forced UIDVALIDITY change re-reads INBOX and duplicates nothing.
+	// The lunch message (UID 5) leaves the folder first: it will not be
+	// found again.
+	inbox := `SELECT message_id FROM message_locations WHERE rep = $1 AND folder = 'INBOX' AND uidvalidity %s $2 ORDER BY 1`
+	oldValidity := r.count(`SELECT uidvalidity FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy)
+	lunch := int64(r.count(`SELECT id FROM messages WHERE message_id = 'lunch-1@ourco.example'`))
+	var stillThere []int64
+	for _, id := range r.ids(fmt.Sprintf(inbox, "="), amy, oldValidity) {
+		if id != lunch {
+			stillThere = append(stillThere, id)
+		}
+	}
+	if len(stillThere) != 6 {
+		t.Fatalf("INBOX located %d messages besides the lunch one, want 6", len(stillThere))
+	}
+	if out, err := testenv.Dovecot(t).Doveadm("expunge", "-u", r.users[amy], "mailbox", "INBOX", "uid", "5"); err != nil {
+		t.Fatalf("doveadm: %v: %s", err, out)
+	}
 	if out, err := testenv.Dovecot(t).Doveadm("mailbox", "update", "--uid-validity", "12345", "-u", r.users[amy], "INBOX"); err != nil {
 		t.Fatalf("doveadm: %v: %s", err, out)
 	}
 	r.syncOnce()
+	// The folder was read again: every message in it is located under the
+	// new UIDVALIDITY, and its stale location is gone. The lunch message,
+	// not found again, keeps its stale location, its only one: it stays
+	// stored, as every message does.
+	if got := r.ids(fmt.Sprintf(inbox, "="), amy, 12345); fmt.Sprint(got) != fmt.Sprint(stillThere) {
+		t.Errorf("INBOX located under the new UIDVALIDITY: %v, want %v", got, stillThere)
+	}
+	if got := r.ids(fmt.Sprintf(inbox, "<>"), amy, 12345); fmt.Sprint(got) != fmt.Sprint([]int64{lunch}) {
+		t.Errorf("INBOX located under an older UIDVALIDITY: %v, want only the lunch message %d", got, lunch)
+	}
+	if got := r.count(`SELECT count(*) FROM message_locations`); got != 10 {
+		t.Errorf("after UIDVALIDITY change: locations = %d, want 10 (6 + 1 stale in INBOX, 1 in Sent, 2 in Bob's INBOX)", got)
+	}
 	if got := r.count(`SELECT count(*) FROM messages`); got != 9 {
 		t.Errorf("after UIDVALIDITY change: messages = %d, want 9", got)
 	}
@@ -288,6 +344,70 @@ func TestSyncFromDovecot(t *testing.T) {
 	if got := r.count(`SELECT uidvalidity FROM folders WHERE rep = $1 AND folder = 'INBOX'`, amy); got != 12345 {
 		t.Errorf("stored uidvalidity = %d, want 12345", got)
 	}
+	// Nor did the later syncs, the re-read included, change a flag.
+	flagsBefore[amy+" INBOX 7"] = ""    // the payment slip, appended later
+	delete(flagsBefore, amy+" INBOX 5") // expunged
+	if got := r.flags(folders); fmt.Sprint(got) != fmt.Sprint(flagsBefore) {
+		t.Errorf("flags changed by the later syncs:\nbefore %v\nafter  %v", flagsBefore, got)
+	}
+}
+
+func (r *rig) ids(sql string, args ...any) []int64 {
+	r.t.Helper()
+	rows, err := r.store.Pool.Query(r.ctx, sql, args...)
+	if err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	return ids
+}
+
+// flags returns the flags of every message in the given (rep, folder)
+// pairs, keyed "rep folder uid", as doveadm reads them from the mailbox
+// (no IMAP session of its own that could change them). \Recent, which is
+// per session, is left out.
+func (r *rig) flags(folders [][2]string) map[string]string {
+	r.t.Helper()
+	out := map[string]string{}
+	for _, f := range folders {
+		b, err := testenv.Dovecot(r.t).Doveadm("fetch", "-u", r.users[f[0]], "uid flags", "mailbox", f[1], "all")
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		uid := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "uid: "); ok {
+				uid = strings.TrimSpace(v)
+			} else if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				var kept []string
+				for _, fl := range strings.Fields(v) {
+					if fl != `\Recent` {
+						kept = append(kept, fl)
+					}
+				}
+				out[f[0]+" "+f[1]+" "+uid] = strings.Join(kept, " ")
+			}
+		}
+	}
+	return out
+}
+
+// sentID reports whether Dovecot logged an ID command from mailtrail in a
+// session logged in as rep's user.
+func (r *rig) sentID(rep string) bool {
+	re := regexp.MustCompile(`imap\(` + regexp.QuoteMeta(r.users[rep]) + `\)[^\n]*ID sent: name=mailtrail`)
+	return re.MatchString(r.dovecotLog())
+}
+
+func (r *rig) dovecotLog() string {
+	b, err := os.ReadFile(filepath.Join(testenv.Dovecot(r.t).Dir, "dovecot.log"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // A mailbox with a wrong password fails alone: the other is still synced,

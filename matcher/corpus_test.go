@@ -17,10 +17,9 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
-)
 
-// corpusDir is shared/corpus/dev as seen from /work/main/matcher.
-const corpusDir = "../../shared/corpus/dev"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+)
 
 // Categories whose verdict belongs to the classifier (bulk, auto-reply and
 // bounce headers), not to address matching: for them the test only checks
@@ -38,20 +37,18 @@ type corpusLabel struct {
 }
 
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not found at %s (shared/ sits beside the repo): %v", corpusDir, err)
-	}
+	corpusDir := testenv.Corpus(t, "dev")
 	m := New(loadCorpusDirectory(t, corpusDir))
 	labels := loadLabels(t, filepath.Join(corpusDir, "labels.jsonl"))
 
 	// Strict: only the first file of each message, as the brief asks. The
 	// Bcc line exists only in the rep's Sent copy, so a price list Bcc'd to
 	// customers whose first file is an INBOX copy cannot be matched from it.
-	first := evalCorpus(t, m, labels, false)
+	first := evalCorpus(t, corpusDir, m, labels, false)
 	first.log(t, "first file")
 	// Copies merged: the pipeline stores one message per Message-ID and
 	// keeps the Bcc of the Sent copy, so the Bcc'd buyers are known.
-	merged := evalCorpus(t, m, labels, true)
+	merged := evalCorpus(t, corpusDir, m, labels, true)
 	merged.log(t, "Bcc of all copies")
 	for _, s := range []corpusStats{first, merged} {
 		if acc := s.accuracy(); acc < 0.99 {
@@ -81,7 +78,7 @@ func (s corpusStats) log(t *testing.T, name string) {
 	}
 }
 
-func evalCorpus(t *testing.T, m *Matcher, labels []corpusLabel, mergeCopies bool) corpusStats {
+func evalCorpus(t *testing.T, corpusDir string, m *Matcher, labels []corpusLabel, mergeCopies bool) corpusStats {
 	s := corpusStats{name: map[bool]string{false: "first file", true: "Bcc of all copies"}[mergeCopies], labels: len(labels)}
 	for _, l := range labels {
 		env, err := readEnvelope(filepath.Join(corpusDir, l.File[0]))

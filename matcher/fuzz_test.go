@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mailtrail/mailtrail/internal/testenv"
 )
 
 var normalizeSeeds = []string{
@@ -109,8 +111,12 @@ func FuzzMatch(f *testing.F) {
 }
 
 // seedFromCorpus adds the From/To/Cc header lines of some corpus messages,
-// when the corpus is beside the repo (it is optional for fuzzing).
+// when the corpus is found (it is optional for fuzzing).
 func seedFromCorpus(f *testing.F) {
+	corpusDir := testenv.FindCorpus("dev")
+	if corpusDir == "" {
+		return
+	}
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "mail", "*", "*", "00[0-1]*.eml"))
 	for _, file := range files {
 		b, err := os.ReadFile(file)

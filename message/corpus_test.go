@@ -10,26 +10,26 @@ import (
 	"unicode"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/mailtrail/mailtrail/internal/testenv"
 )
 
-// devCorpus is the labelled dev corpus (see its README.md).
-const devCorpus = "../../shared/corpus/dev"
-
 type corpusFile struct {
-	path string // relative to devCorpus
+	path string // relative to the dev corpus
 	raw  []byte
 }
 
-// loadDevCorpus reads every .eml of the dev corpus, or skips the test when
-// the corpus is not there.
+// loadDevCorpus reads every .eml of the labelled dev corpus (see its
+// README.md); a missing corpus skips the test, or fails it under CI.
 func loadDevCorpus(tb testing.TB) []corpusFile {
 	tb.Helper()
+	devCorpus := testenv.Corpus(tb, "dev")
 	paths, err := filepath.Glob(filepath.Join(devCorpus, "mail", "*", "*", "*.eml"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if len(paths) == 0 {
-		tb.Skipf("dev corpus not present at %s", devCorpus)
+		tb.Fatalf("no .eml in the dev corpus at %s", devCorpus)
 	}
 	files := make([]corpusFile, 0, len(paths))
 	for _, p := range paths {
@@ -53,7 +53,7 @@ type corpusLabel struct {
 
 func loadLabels(t *testing.T) map[string]corpusLabel {
 	t.Helper()
-	f, err := os.Open(filepath.Join(devCorpus, "labels.jsonl"))
+	f, err := os.Open(filepath.Join(testenv.Corpus(t, "dev"), "labels.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,24 +225,27 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n\xb1\xa8\r\n--b--\r\n"))
 	f.Add([]byte("Content-Type: multipart/report; boundary=r\r\n\r\n--r\r\n\r\nx\r\n--r\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@y\r\n\r\nq\r\n--r--"))
 	f.Add([]byte("Subject: Fwd: x\r\n\r\n---------- Forwarded message ---------\r\nFrom: Jim [mailto:j@x.com]\r\nSubject: y\r\n\r\nbody"))
-	if paths, _ := filepath.Glob(filepath.Join(devCorpus, "mail", "*", "*", "*.eml")); len(paths) > 0 {
+	if dev := testenv.FindCorpus("dev"); dev != "" {
+		paths, _ := filepath.Glob(filepath.Join(dev, "mail", "*", "*", "*.eml"))
 		for _, p := range paths {
 			if raw, err := os.ReadFile(p); err == nil {
 				f.Add(raw)
 			}
 		}
 	}
-	_ = filepath.WalkDir(tortureDir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		if info, err := d.Info(); err == nil && info.Size() <= 16<<10 {
-			if raw, err := os.ReadFile(p); err == nil && looksLikeMail(raw) {
-				f.Add(raw)
+	if torture := testenv.FindCorpus("mime-torture"); torture != "" {
+		_ = filepath.WalkDir(torture, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
 			}
-		}
-		return nil
-	})
+			if info, err := d.Info(); err == nil && info.Size() <= 16<<10 {
+				if raw, err := os.ReadFile(p); err == nil && looksLikeMail(raw) {
+					f.Add(raw)
+				}
+			}
+			return nil
+		})
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m := Parse(raw)
 		checkInvariants(t, "fuzz input", m)

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-)
 
-// tortureDir holds other parsers' test messages: broken boundaries, wrong
-// charsets, 8-bit headers, TNEF, uuencode, huge headers, deep nesting.
-const tortureDir = "../../shared/corpus/mime-torture"
+	"github.com/mailtrail/mailtrail/internal/testenv"
+)
 
 // tortureTimeout is how long one file may take before the test calls it a
 // hang. The largest file (3.4 MB) parses in well under a second.
@@ -24,9 +22,9 @@ const tortureTimeout = 20 * time.Second
 // not (expected-output files, images, licences too): Parse must survive
 // any bytes, return within the timeout, and keep its invariants.
 func TestTorture(t *testing.T) {
-	if _, err := os.Stat(tortureDir); err != nil {
-		t.Skipf("torture corpus not present: %v", err)
-	}
+	// Other parsers' test messages: broken boundaries, wrong charsets,
+	// 8-bit headers, TNEF, uuencode, huge headers, deep nesting.
+	tortureDir := testenv.Corpus(t, "mime-torture")
 	var files []string
 	err := filepath.WalkDir(tortureDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

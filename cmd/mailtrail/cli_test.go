@@ -128,6 +128,21 @@ func (c *cli) appendMail(rep, folder, raw string) {
 	}
 }
 
+// uidValidity is the UIDVALIDITY Dovecot gives a rep's folder.
+func (c *cli) uidValidity(rep, folder string) int64 {
+	c.t.Helper()
+	out, err := testenv.Dovecot(c.t).Doveadm("mailbox", "status", "-u", c.users[rep], "uidvalidity", folder)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var v int64 // doveadm says "FOLDER uidvalidity=N"
+	_, after, _ := strings.Cut(string(out), "uidvalidity=")
+	if _, err := fmt.Sscan(after, &v); err != nil || v == 0 {
+		c.t.Fatalf("doveadm mailbox status %s: %q: %v", folder, out, err)
+	}
+	return v
+}
+
 func freePort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,6 +180,9 @@ func TestCLIContract(t *testing.T) {
 	c.appendMail("amy@ourco.example", "INBOX", "From: Li Wei <li.wei@acme-buyer.de>\nTo: amy@ourco.example\nSubject: =?GBK?B?"+
 		base64.StdEncoding.EncodeToString([]byte(subj))+"?=\nDate: Tue, 3 Mar 2026 09:00:00 +0800\nMessage-ID: <gbk-1@acme-buyer.de>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=GBK\nContent-Transfer-Encoding: base64\n\n"+
 		base64.StdEncoding.EncodeToString([]byte(body))+"\n")
+	// An internal note whose header has a line that is no field: stored,
+	// flagged as unparseable, on no timeline.
+	c.appendMail("amy@ourco.example", "INBOX", "From: Bob <bob@ourco.example>\nTo: amy@ourco.example\nSubject: Samples\nthis line is no header field\nDate: Tue, 3 Mar 2026 10:00:00 +0800\nMessage-ID: <note-1@ourco.example>\n\nThe samples left today.\n")
 	c.appendMail("bob@ourco.example", "Sent", "From: Bob <bob@ourco.example>\nTo: compras@pacifico.mx\nSubject: Quotation LED high bay\nDate: Wed, 4 Mar 2026 09:00:00 +0800\nMessage-ID: <q-7@ourco.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nDear Juan,\nPlease find our quotation: LED high bay 150W USD 26.48/pc FOB Ningbo, 600 pcs = USD 15,888.00.\nBest regards, Bob\n")
 	c.mustRun("sync", "--once")
 
@@ -226,13 +244,32 @@ func TestCLIContract(t *testing.T) {
 	if err := json.Unmarshal([]byte(c.mustRun("status")), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Totals["messages"] != 2 || st.Totals["events"] != 2 || st.Totals["customers"] != 2 || st.Totals["search_outbox_backlog"] != 0 {
-		t.Errorf("status totals = %v", st.Totals)
+	wantTotals := map[string]int64{"messages": 3, "messages_unparseable": 1, "messages_on_no_timeline": 1,
+		"events": 2, "customers": 2, "search_outbox_backlog": 0, "verify_gaps": 0}
+	if fmt.Sprint(st.Totals) != fmt.Sprint(wantTotals) {
+		t.Errorf("status totals = %v\nwant            %v", st.Totals, wantTotals)
 	}
 	// Every folder but junk, trash and drafts: INBOX and both \Sent
-	// folders (Sent, 已发送) of the test server, for each rep.
-	if len(st.Folders) != 6 {
-		t.Errorf("status folders = %+v, want INBOX, Sent and 已发送 of two reps", st.Folders)
+	// folders (Sent, 已发送) of the test server, for each rep, each with
+	// the UIDVALIDITY Dovecot gives it, its last UID and what it holds.
+	var wantFolders []string
+	for _, f := range []struct {
+		rep, folder   string
+		last, storedN int
+	}{
+		{"amy@ourco.example", "INBOX", 2, 2}, {"amy@ourco.example", "Sent", 0, 0}, {"amy@ourco.example", "已发送", 0, 0},
+		{"bob@ourco.example", "INBOX", 0, 0}, {"bob@ourco.example", "Sent", 1, 1}, {"bob@ourco.example", "已发送", 0, 0},
+	} {
+		wantFolders = append(wantFolders, fmt.Sprintf("%s %s uidvalidity=%d last_uid=%d stored=%d",
+			f.rep, f.folder, c.uidValidity(f.rep, f.folder), f.last, f.storedN))
+	}
+	var gotFolders []string
+	for _, f := range st.Folders {
+		gotFolders = append(gotFolders, fmt.Sprintf("%s %s uidvalidity=%d last_uid=%d stored=%d",
+			f.Rep, f.Folder, f.UIDValidity, f.LastUID, f.MessagesStored))
+	}
+	if strings.Join(gotFolders, "\n") != strings.Join(wantFolders, "\n") {
+		t.Errorf("status folders:\n%s\nwant\n%s", strings.Join(gotFolders, "\n"), strings.Join(wantFolders, "\n"))
 	}
 
 	// serve: the API answers with a token, refuses without, finds Chinese.
@@ -258,10 +295,19 @@ func TestCLIContract(t *testing.T) {
 	if code, _ := get("/api/v1/customers/999/timeline", c.token); code != 404 {
 		t.Errorf("unknown customer: %d", code)
 	}
-	for _, q := range []string{"报价", "面板灯", "quotation high bay"} {
+	// Each search finds its one event: the GBK message (in its body, then
+	// its subject), the quotation.
+	for q, want := range map[string]map[string]any{"报价": first, "面板灯": first, "quotation high bay": second} {
 		code, v = get("/api/v1/search?q="+url.QueryEscape(q), c.token)
-		if code != 200 || v["total"] == nil || v["total"].(float64) < 1 {
-			t.Errorf("search %q: %d %v", q, code, v)
+		hits, _ := v["hits"].([]any)
+		if code != 200 || v["total"] != float64(1) || len(hits) != 1 {
+			t.Errorf("search %q: %d %v, want one hit", q, code, v)
+			continue
+		}
+		hit := hits[0].(map[string]any)
+		if hit["event_id"] != want["event_id"] || hit["subject"] != want["subject"] ||
+			!strings.Contains(fmt.Sprint(hit["snippet"]), "<mark>") {
+			t.Errorf("search %q: hit %v, want event %v (%v) with the match marked", q, hit, want["event_id"], want["subject"])
 		}
 	}
 	srv.Process.Signal(syscall.SIGTERM)

@@ -21,30 +21,6 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-// findDevCorpus returns the dev corpus directory: $MAILTRAIL_DEV_CORPUS,
-// else the first shared/corpus/dev found walking up from here (a checkout
-// next to ../shared, or a worktree one level deeper), else "".
-func findDevCorpus() string {
-	if d := os.Getenv("MAILTRAIL_DEV_CORPUS"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		d := filepath.Join(dir, "shared", "corpus", "dev")
-		if _, err := os.Stat(filepath.Join(d, "labels.jsonl")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // devWorld is the dev corpus loaded into Dovecot and synced into a fresh
 // database through the real pipeline.
 type devWorld struct {
@@ -61,13 +37,10 @@ type devWorld struct {
 
 // syncDevCorpus loads every mailbox of the dev corpus into Dovecot (one
 // user per rep), imports customers.csv and runs one sync, as
-// TestDevCorpus does; it skips the test when the corpus is absent.
+// TestDevCorpus does; a missing corpus skips the test, or fails it under CI.
 func syncDevCorpus(t *testing.T) *devWorld {
 	t.Helper()
-	dir := findDevCorpus()
-	if dir == "" {
-		t.Skip("dev corpus not found (set MAILTRAIL_DEV_CORPUS)")
-	}
+	dir := testenv.Corpus(t, "dev")
 	ctx := t.Context()
 	company, labels, err := Load(dir)
 	if err != nil {

@@ -278,6 +278,9 @@ service anvil {
 protocol imap {
   # Tests and benchmarks open many sessions per user from one address.
   mail_max_userip_connections = 1000
+  # Log every client's ID command (RFC 2971), under the user's name once
+  # logged in: tests check that mailtrail sends it after login.
+  imap_id_log = *
 }
 
 namespace inbox {
