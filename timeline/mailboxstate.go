@@ -152,6 +152,8 @@ type FolderReport struct {
 // folders, ordered by rep. configured holds the reps of the current
 // config: a mailbox whose rep is no longer there is "disconnected" (a rep
 // who left: nothing of it is synced any more, everything captured stays).
+// A nil configured means the config is not known: no mailbox is called
+// disconnected.
 func MailboxReports(ctx context.Context, db DB, configured []string) ([]MailboxReport, error) {
 	return MailboxReportsAfter(ctx, db, configured, "", 0)
 }
@@ -183,7 +185,7 @@ func MailboxReportsAfter(ctx context.Context, db DB, configured []string, after 
 			return nil, fmt.Errorf("mailboxes: %w", err)
 		}
 		switch {
-		case !inConfig[strings.ToLower(m.Rep)]:
+		case configured != nil && !inConfig[strings.ToLower(m.Rep)]:
 			m.State = "disconnected"
 		case m.ParkedAt != nil:
 			m.State = "parked"
