@@ -60,12 +60,7 @@ func newWorld(t *testing.T) *world {
 		{"Acme", "A", amy}, {"Dyna", "A", amy}, {"Bolt", "B", amy}, {"Cobalt", "C", bob},
 		{"Fjord", "", amy}, {"Harbor", "", ""}, {"Gale", "", amy}, {"Echo", "", bob},
 	} {
-		id, _, _, err := timeline.UpsertCustomer(ctx, store.Pool, timeline.CustomerInput{
-			Name: c.name, Grade: c.grade, Owner: c.owner, Domains: []string{strings.ToLower(c.name) + ".example"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.ids[c.name] = id
+		w.customer(c.name, c.grade, c.owner)
 	}
 	w.mail("Acme", amy, "in", "inquiry", "RFQ high bay", day(6, 1))
 	w.mail("Acme", amy, "out", "quote", "Quotation high bay", day(6, 2))
@@ -81,6 +76,17 @@ func newWorld(t *testing.T) *world {
 	w.mail("Gale", amy, "in", "inquiry", "RFQ strip lights", time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
 	w.mail("Echo", amy, "out", "email", "Catalogue", time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC))
 	return w
+}
+
+// customer creates a customer with the domain name.example.
+func (w *world) customer(name, grade, owner string) {
+	w.t.Helper()
+	id, _, _, err := timeline.UpsertCustomer(w.ctx, w.store.Pool, timeline.CustomerInput{
+		Name: name, Grade: grade, Owner: owner, Domains: []string{strings.ToLower(name) + ".example"}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.ids[name] = id
 }
 
 // mail saves one message of customer's contact with rep, found in rep's
@@ -248,6 +254,16 @@ func TestRender(t *testing.T) {
 
 func TestTransfer(t *testing.T) {
 	w := newWorld(t)
+	// Unowned customers amy corresponded with, beside Harbor (only amy):
+	// Inlet, bob answered too; Jetty, amy's mail also sits in bob's
+	// mailbox. Kiln is unowned and bob's alone: none of amy's business.
+	w.customer("Inlet", "", "")
+	w.customer("Jetty", "", "")
+	w.customer("Kiln", "", "")
+	w.mail("Inlet", amy, "in", "inquiry", "RFQ cable", day(6, 11))
+	w.mail("Inlet", bob, "out", "quote", "Quotation cable", day(6, 12))
+	w.mail("Jetty", amy, "in", "email", "Hello from Jetty", day(6, 13), bob)
+	w.mail("Kiln", bob, "in", "email", "Hello from Kiln", day(6, 14))
 	owners := func() map[string]string {
 		out := map[string]string{}
 		rows, _ := w.store.Pool.Query(w.ctx, `SELECT name, coalesce(owner, '') FROM customers`)
@@ -272,19 +288,58 @@ func TestTransfer(t *testing.T) {
 		}
 		return out
 	}
+	unowned := func(res *TransferResult) []string {
+		var out []string
+		for _, u := range res.LeftUnowned {
+			out = append(out, u.Name+":"+strings.Join(u.OtherReps, ","))
+		}
+		return out
+	}
+	refs := func(rs []CustomerRef) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	// The unowned customers To takes are the report's unowned sole
+	// contacts: one rule.
+	var sole []string
+	for _, c := range w.report().Customers {
+		if c.SoleContact && c.Owner == "" {
+			sole = append(sole, c.Name)
+		}
+	}
+	if !slices.Equal(sole, []string{"Harbor"}) {
+		t.Fatalf("the report's unowned sole contacts %v, want [Harbor]", sole)
+	}
 	// A dry run plans and changes nothing.
 	res, err := Transfer(w.ctx, w.store, TransferRequest{From: amy, To: "Carol@OurCo.Example", DryRun: true, Via: "cli", Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := moved(res); !slices.Equal(got, []string{"Acme>carol@ourco.example", "Dyna>carol@ourco.example", "Bolt>carol@ourco.example", "Fjord>carol@ourco.example", "Gale>carol@ourco.example"}) || !res.DryRun {
+	if got := moved(res); !slices.Equal(got, []string{"Acme>carol@ourco.example", "Dyna>carol@ourco.example", "Bolt>carol@ourco.example",
+		"Fjord>carol@ourco.example", "Harbor>carol@ourco.example", "Gale>carol@ourco.example"}) || !res.DryRun {
 		t.Errorf("dry run moves %v", got)
+	}
+	if got := unowned(res); !slices.Equal(got, []string{"Inlet:" + bob, "Jetty:" + bob}) || len(res.Kept) != 0 {
+		t.Errorf("dry run left unowned %v, kept %v", got, res.Kept)
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "carol@ourco.example has no captured mail") {
 		t.Errorf("warnings %v", res.Warnings)
 	}
 	if fmt.Sprint(owners()) != fmt.Sprint(before) || audits() != 0 {
 		t.Fatalf("dry run changed owners: %v", owners())
+	}
+	// Without To, amy's customers nobody names stay hers, and her unowned
+	// sole contact is listed, not moved.
+	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, DryRun: true, Mapping: map[int64]string{w.ids["Bolt"]: bob}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, kept, left := moved(res), refs(res.Kept), unowned(res); !slices.Equal(got, []string{"Bolt>" + bob}) ||
+		!slices.Equal(kept, []string{"Acme", "Dyna", "Fjord", "Gale"}) || !slices.Equal(left, []string{"Harbor:", "Inlet:" + bob, "Jetty:" + bob}) {
+		t.Errorf("mapping alone: moves %v, kept %v, left unowned %v", got, kept, left)
 	}
 	// Errors name the field.
 	for _, tc := range []struct {
@@ -295,6 +350,7 @@ func TestTransfer(t *testing.T) {
 		{TransferRequest{From: amy, To: amy}, "to"},
 		{TransferRequest{From: "x", To: bob}, "rep"},
 		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Cobalt"]: bob}}, fmt.Sprintf("mapping.%d", w.ids["Cobalt"])},
+		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Kiln"]: bob}}, fmt.Sprintf("mapping.%d", w.ids["Kiln"])},
 		{TransferRequest{From: amy, Mapping: map[int64]string{999: bob}}, "mapping.999"},
 		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Acme"]: "nobody"}}, fmt.Sprintf("mapping.%d", w.ids["Acme"])},
 	} {
@@ -304,35 +360,40 @@ func TestTransfer(t *testing.T) {
 		}
 	}
 	// Apply: the mapping wins for the customers it names; an unowned
-	// correspondent may be mapped too.
+	// correspondent others wrote to may be mapped too; To takes the unowned
+	// sole contact.
 	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob, Via: "api", Actor: "manager-token",
-		Mapping: map[int64]string{w.ids["Bolt"]: "dave@ourco.example", w.ids["Harbor"]: "dave@ourco.example"}})
+		Mapping: map[int64]string{w.ids["Bolt"]: "dave@ourco.example", w.ids["Inlet"]: "dave@ourco.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := owners()
 	for name, want := range map[string]string{"Acme": bob, "Dyna": bob, "Fjord": bob, "Gale": bob, "Bolt": "dave@ourco.example",
-		"Harbor": "dave@ourco.example", "Cobalt": bob, "Echo": bob} {
+		"Harbor": bob, "Inlet": "dave@ourco.example", "Jetty": "", "Kiln": "", "Cobalt": bob, "Echo": bob} {
 		if after[name] != want {
 			t.Errorf("%s owned by %q, want %q", name, after[name], want)
 		}
 	}
-	if audits() != 6 || len(res.Moves) != 6 {
-		t.Errorf("%d audit rows, %d moves; want 6", audits(), len(res.Moves))
+	if audits() != 7 || len(res.Moves) != 7 || !slices.Equal(unowned(res), []string{"Jetty:" + bob}) {
+		t.Errorf("%d audit rows, %d moves, left unowned %v; want 7, 7, [Jetty]", audits(), len(res.Moves), unowned(res))
 	}
 	changes, _ := timeline.OwnerChanges(w.ctx, w.store.Pool, w.ids["Bolt"])
 	if len(changes) != 1 || changes[0] != (timeline.OwnerChange{CustomerID: w.ids["Bolt"], OldOwner: amy, NewOwner: "dave@ourco.example", Via: "api", Actor: "manager-token"}) {
 		t.Errorf("Bolt's audit %+v", changes)
 	}
+	changes, _ = timeline.OwnerChanges(w.ctx, w.store.Pool, w.ids["Harbor"])
+	if len(changes) != 1 || changes[0] != (timeline.OwnerChange{CustomerID: w.ids["Harbor"], OldOwner: "", NewOwner: bob, Via: "api", Actor: "manager-token"}) {
+		t.Errorf("Harbor's audit %+v", changes)
+	}
 	// Again: nothing left to move.
 	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob})
-	if err != nil || len(res.Moves) != 0 || audits() != 6 {
+	if err != nil || len(res.Moves) != 0 || audits() != 7 {
 		t.Errorf("second transfer: %v %+v", err, res)
 	}
 	// Amy's mail is untouched: the report of the period still lists her
 	// correspondents, now owned by others.
 	r := w.report()
-	if r.Summary.Owned != 0 || r.Summary.Customers != 5 { // Dyna and Gale: no mail of amy's in the period
+	if r.Summary.Owned != 0 || r.Summary.Customers != 7 { // Dyna and Gale: no mail of amy's in the period
 		t.Errorf("after transfer: %+v", r.Summary)
 	}
 }

@@ -413,7 +413,8 @@ func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, si
 // SoleContacts returns those of ids that only rep ever corresponded
 // with: every event of theirs, all time, is attributed to rep, and none
 // of their messages was found in another rep's mailbox. These are the
-// customers the company risks losing with the rep.
+// customers the company risks losing with the rep. Transfer applies the
+// same rule to the unowned ones (plan's others): keep the two together.
 func SoleContacts(ctx context.Context, db timeline.DB, rep string, ids []int64) ([]int64, error) {
 	rows, err := db.Query(ctx, `
 		SELECT c.id FROM unnest($2::bigint[]) AS c(id)

@@ -303,6 +303,13 @@ func printTransfer(w io.Writer, res *handover.TransferResult) {
 	for _, k := range res.Kept {
 		fmt.Fprintf(w, "kept: customer %d (%s) stays with %s\n", k.ID, k.Name, res.Rep)
 	}
+	for _, u := range res.LeftUnowned {
+		if len(u.OtherReps) == 0 {
+			fmt.Fprintf(w, "left unowned: customer %d (%s): only %s wrote to them; --to or --map moves them\n", u.ID, u.Name, res.Rep)
+		} else {
+			fmt.Fprintf(w, "left unowned: customer %d (%s): %s wrote to them too; --map %d=EMAIL moves them\n", u.ID, u.Name, strings.Join(u.OtherReps, ", "), u.ID)
+		}
+	}
 	for _, warn := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+warn)
 	}
