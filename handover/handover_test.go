@@ -62,6 +62,11 @@ func newWorld(t *testing.T) *world {
 	} {
 		w.customer(c.name, c.grade, c.owner)
 	}
+	// On file since New Year: Dyna, graded A and never written to, is due
+	// a day later.
+	if _, err := store.Pool.Exec(ctx, `UPDATE customers SET created_at = $1`, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	w.mail("Acme", amy, "in", "inquiry", "RFQ high bay", day(6, 1))
 	w.mail("Acme", amy, "out", "quote", "Quotation high bay", day(6, 2))
 	w.mail("Acme", amy, "in", "email", "Re: Quotation high bay", day(6, 3), bob)
@@ -153,11 +158,49 @@ func TestReport(t *testing.T) {
 	if got := names(r.Customers, func(c Customer) bool { return c.SoleContact }); !slices.Equal(got, []string{"Bolt", "Harbor", "Gale"}) {
 		t.Errorf("sole contact %v", got)
 	}
-	if got := names(r.Customers, func(c Customer) bool { return c.FollowUp != nil }); !slices.Equal(got, []string{"Acme", "Cobalt", "Gale"}) {
+	// Follow-ups by the rule of timeline.Followups: graded customers only
+	// (not Gale), from the last outbound mail as of now (not Acme's quote
+	// of July), else from the customer's creation (Dyna).
+	if got := names(r.Customers, func(c Customer) bool { return c.FollowUp != nil }); !slices.Equal(got, []string{"Acme", "Dyna", "Cobalt"}) {
 		t.Errorf("follow-up overdue %v", got)
 	}
-	if f := by["Acme"].FollowUp; f == nil || f.CadenceDays != 1 || f.OverdueDays != 27 || !f.LastContact.Equal(day(6, 2)) {
+	if f := by["Acme"].FollowUp; f == nil || f.CadenceDays != 1 || f.OverdueDays != 27 || f.LastContact == nil || !f.LastContact.Equal(day(6, 2)) {
 		t.Errorf("Acme follow-up %+v (last outbound 06-02, daily cadence, as of 06-30)", f)
+	}
+	if f := by["Dyna"].FollowUp; f == nil || f.LastContact != nil || !f.DueAt.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Dyna follow-up %+v (never written to, on file since 01-01)", f)
+	}
+	// GET /api/v1/followups agrees, but for Acme: the live list counts the
+	// July quote, the report as of 06-30 does not.
+	list, err := timeline.Followups(w.ctx, w.store.Pool, timeline.DefaultPolicy(), now, "", timeline.Scope{}, timeline.Page{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]time.Time{}
+	for _, f := range list {
+		live[f.Name] = f.DueAt
+	}
+	for _, c := range r.Customers {
+		d, listed := live[c.Name]
+		if c.Name == "Acme" {
+			listed = !listed
+		} else if listed && !c.FollowUp.DueAt.Equal(d) {
+			t.Errorf("%s due %v in the report, %v in GET /followups", c.Name, c.FollowUp.DueAt, d)
+		}
+		if listed != (c.FollowUp != nil) {
+			t.Errorf("%s: in GET /followups %v, overdue in the report %+v", c.Name, listed, c.FollowUp)
+		}
+	}
+	// The cadence is the caller's (the config's followup.cadence): Bolt,
+	// last written to on 06-25, is overdue if B means daily.
+	fast := timeline.DefaultPolicy().Cadence
+	fast["B"] = 24 * time.Hour
+	r3, err := Build(w.ctx, w.store.Pool, Options{Rep: amy, Now: now, Cadence: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(r3.Customers, func(c Customer) bool { return c.FollowUp != nil }); !slices.Equal(got, []string{"Acme", "Dyna", "Bolt", "Cobalt"}) {
+		t.Errorf("with B daily, follow-up overdue %v", got)
 	}
 	if got := names(r.Customers, func(c Customer) bool { return c.OwnedByRep }); !slices.Equal(got, []string{"Acme", "Dyna", "Bolt", "Fjord", "Gale"}) {
 		t.Errorf("owned %v", got)

@@ -235,7 +235,7 @@ func cmdHandover(ctx context.Context, e *env, args []string) error {
 		if f != handover.FormatMarkdown && f != handover.FormatHTML && f != handover.FormatJSON {
 			return fmt.Errorf("--format: %q is not md, html or json", f)
 		}
-		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months})
+		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months, Cadence: policyOf(cfg).Cadence})
 		if err != nil {
 			return err
 		}

@@ -71,10 +71,29 @@ func TestCLIHandover(t *testing.T) {
 			OpenInquiries    int `json:"open_inquiries"`
 			UnansweredQuotes int `json:"unanswered_quotes"`
 		} `json:"summary"`
+		Customers []struct {
+			Name     string `json:"name"`
+			FollowUp *struct {
+				CadenceDays int `json:"cadence_days"`
+			} `json:"follow_up_overdue"`
+		} `json:"customers"`
 	}
+	// Follow-ups by the config's cadence: Pacifico is grade B.
+	f, _ := os.OpenFile(c.config, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("followup:\n  cadence: {B: 72h}\n")
+	f.Close()
 	if err := json.Unmarshal([]byte(c.mustRun("handover", "--rep", "bob@ourco.example", "--format", "json", "--months", "24")), &rpt); err != nil ||
 		rpt.Summary.Customers != 3 || rpt.Summary.OpenInquiries != 1 || rpt.Summary.UnansweredQuotes != 0 {
 		t.Errorf("json report: %+v %v", rpt.Summary, err)
+	}
+	cadence := -1
+	for _, cu := range rpt.Customers {
+		if cu.Name == "Pacifico SA" && cu.FollowUp != nil {
+			cadence = cu.FollowUp.CadenceDays
+		}
+	}
+	if cadence != 3 {
+		t.Errorf("Pacifico's follow-up cadence %d days, want 3 (followup.cadence.B: 72h)", cadence)
 	}
 	if _, errs, code := c.run("handover", "--rep", "bob@ourco.example", "--format", "pdf"); code == 0 || !strings.Contains(errs, "--format") {
 		t.Errorf("bad format: exit %d %q", code, errs)
