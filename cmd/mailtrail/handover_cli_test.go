@@ -99,6 +99,45 @@ func TestCLIHandover(t *testing.T) {
 		t.Errorf("bad format: exit %d %q", code, errs)
 	}
 
+	// Every flag is checked before anything is written: no transfer
+	// followed by an error, no file left by a failed command.
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--to", "amy@ourco.example", "--apply", "--format", "html"}, "--format"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--months", "3"}, "--months"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--map", "x=amy@ourco.example"}, "map"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--out", filepath.Join(dir, "missing", "result.txt")}, "--out"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--out", dir}, "--out"},
+		{[]string{"--format", "pdf", "--out", filepath.Join(dir, "bob.pdf")}, "--format"},
+		{[]string{"--months", "0", "--out", filepath.Join(dir, "bob.md")}, "--months"},
+		{[]string{"--apply", "--out", filepath.Join(dir, "bob.md")}, "--apply"},
+	} {
+		if _, errs, code := c.run(append([]string{"handover", "--rep", "bob@ourco.example"}, tc.args...)...); code == 0 || !strings.Contains(errs, tc.flag) {
+			t.Errorf("%v: exit %d %q, want an error naming %s", tc.args, code, errs, tc.flag)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("failed commands left files: %v", left)
+	}
+	// --out takes the transfer's result too; a dry run here.
+	result := filepath.Join(dir, "dry-run.json")
+	if out, errs := c.mustRun2("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--format", "json", "--out", result); out != "" ||
+		!strings.Contains(errs, "wrote "+result+": would move 2 customers") {
+		t.Errorf("--out with a transfer: stdout %q, stderr %q", out, errs)
+	}
+	var dry struct {
+		DryRun bool `json:"dry_run"`
+		Moves  []struct {
+			Customer string `json:"customer"`
+		} `json:"moves"`
+	}
+	if b, err := os.ReadFile(result); err != nil || json.Unmarshal(b, &dry) != nil || !dry.DryRun || len(dry.Moves) != 2 {
+		t.Errorf("the transfer's result in %s: %+v %v", result, dry, err)
+	}
+
 	// Transfer: a dry run by default, then --apply, then nothing left.
 	// --to takes bob's customers and the unowned buyer only bob knew;
 	// the one amy wrote to as well is listed, not moved.
