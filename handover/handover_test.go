@@ -3,6 +3,7 @@ package handover
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -28,7 +29,8 @@ const (
 //	Acme   A  amy  inquiry+quote+reply (reply Cc'd to bob), then an open inquiry;
 //	               a quote after now must not close it
 //	Dyna   A  amy  no mail at all
-//	Bolt   B  amy  one quote, no reply; only amy          (sole contact)
+//	Bolt   B  amy  four quotes, no reply; only amy        (sole contact)
+//	               (USD 750 and 11250, EUR 980.50, one without figures)
 //	Cobalt C  bob  amy's inquiry, quoted by bob            (not owned, closed)
 //	Fjord  -  amy  a customer's mail also in bob's mailbox (waiting on us)
 //	Harbor -  -    amy's correspondent, nobody's customer  (sole contact)
@@ -68,11 +70,14 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.mail("Acme", amy, "in", "inquiry", "RFQ high bay", day(6, 1))
-	w.mail("Acme", amy, "out", "quote", "Quotation high bay", day(6, 2))
+	w.quote("Acme", "Quotation high bay", day(6, 2), timeline.QuoteDetails{Ref: "QT-2026-0602", Currency: "USD", Amount: "5000.00"}) // answered
 	w.mail("Acme", amy, "in", "email", "Re: Quotation high bay", day(6, 3), bob)
 	w.mail("Acme", amy, "in", "inquiry", "RFQ panel", day(6, 20))
 	w.mail("Acme", amy, "out", "quote", "Quotation panel", day(7, 5)) // after now
-	w.mail("Bolt", amy, "out", "quote", "Price list 2026", day(6, 25))
+	w.quote("Bolt", "Quotation LED tubes", day(6, 20), timeline.QuoteDetails{Ref: "PI-88", Currency: "EUR", Amount: "980.50"})
+	w.quote("Bolt", "Samples offer", day(6, 21), timeline.QuoteDetails{})
+	w.quote("Bolt", "Quotation drivers", day(6, 22), timeline.QuoteDetails{Ref: "QT-2026-0622", Currency: "USD", Amount: "750.00"})
+	w.quote("Bolt", "Price list 2026", day(6, 25), timeline.QuoteDetails{Ref: "QT-2026-0625", Currency: "USD", Amount: "11250.00"})
 	w.mail("Acme", amy, "in", "email", "Re: visit", day(6, 27)) // another customer's answer does not answer Bolt's quote
 	w.mail("Cobalt", amy, "in", "inquiry", "RFQ downlights", day(5, 1))
 	w.mail("Cobalt", bob, "out", "quote", "Quotation downlights", day(5, 3))
@@ -98,6 +103,17 @@ func (w *world) customer(name, grade, owner string) {
 // mailbox and in the mailboxes of alsoIn.
 func (w *world) mail(customer, rep, dir, kind, subject string, at time.Time, alsoIn ...string) {
 	w.t.Helper()
+	w.save(customer, rep, dir, kind, subject, at, timeline.QuoteDetails{}, alsoIn...)
+}
+
+// quote saves a quote of amy's to customer stating q.
+func (w *world) quote(customer, subject string, at time.Time, q timeline.QuoteDetails) {
+	w.t.Helper()
+	w.save(customer, amy, "out", "quote", subject, at, q)
+}
+
+func (w *world) save(customer, rep, dir, kind, subject string, at time.Time, q timeline.QuoteDetails, alsoIn ...string) {
+	w.t.Helper()
 	w.n++
 	buyer := message.Address{Name: "Buyer of " + customer, Email: "buyer@" + strings.ToLower(customer) + ".example"}
 	from, to := []message.Address{buyer}, []message.Address{{Email: rep}}
@@ -106,7 +122,7 @@ func (w *world) mail(customer, rep, dir, kind, subject string, at time.Time, als
 	}
 	key := fmt.Sprintf("mid:%d@test", w.n)
 	c := &timeline.Captured{DedupKey: key, ContentHash: key, MessageID: key, Subject: subject, SentAt: at,
-		From: from, To: to, Body: subject, Size: 10, Direction: dir, Raw: []byte("x"),
+		From: from, To: to, Body: subject, Size: 10, Direction: dir, Raw: []byte("x"), Quote: q,
 		Events: []timeline.NewEvent{{CustomerID: w.ids[customer], Kind: kind, Direction: dir, Rep: rep, OccurredAt: at}}}
 	for i, mailbox := range append([]string{rep}, alsoIn...) {
 		if _, err := timeline.SaveMessage(w.ctx, w.store.Pool, c, &timeline.Location{Rep: mailbox, Folder: "INBOX", UIDValidity: 1, UID: uint32(w.n*10 + i)}); err != nil {
@@ -152,8 +168,21 @@ func TestReport(t *testing.T) {
 		}
 		return out
 	}
-	if got := subjects(r.Summary.OpenBusiness); !slices.Equal(got, []string{"Acme: RFQ panel", "Bolt: Price list 2026"}) {
+	if got := subjects(r.Summary.OpenBusiness); !slices.Equal(got, []string{"Acme: RFQ panel",
+		"Bolt: Quotation LED tubes", "Bolt: Samples offer", "Bolt: Quotation drivers", "Bolt: Price list 2026"}) {
 		t.Errorf("open business %v", got)
+	}
+	// Quote numbers and totals: per currency, of the unanswered quotes
+	// whose figures are known (not Samples offer, not Acme's answered one).
+	var figures []string
+	for _, q := range by["Bolt"].UnansweredQuotes {
+		figures = append(figures, q.QuoteRef+" "+q.Currency+" "+q.Amount)
+	}
+	if want := []string{"PI-88 EUR 980.50", "  ", "QT-2026-0622 USD 750.00", "QT-2026-0625 USD 11250.00"}; !slices.Equal(figures, want) {
+		t.Errorf("Bolt's quotes %q, want %q", figures, want)
+	}
+	if got, want := r.Summary.QuotedTotals, []Total{{"EUR", 980.5, 1}, {"USD", 12000, 2}}; !slices.Equal(got, want) {
+		t.Errorf("quoted totals %+v, want %+v", got, want)
 	}
 	if got := names(r.Customers, func(c Customer) bool { return c.SoleContact }); !slices.Equal(got, []string{"Bolt", "Harbor", "Gale"}) {
 		t.Errorf("sole contact %v", got)
@@ -206,7 +235,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("owned %v", got)
 	}
 	s := r.Summary
-	if s.Customers != 7 || s.Owned != 5 || s.OpenInquiries != 1 || s.UnansweredQuotes != 1 || s.AtRisk != 3 || s.OverdueFollowUps != 3 {
+	if s.Customers != 7 || s.Owned != 5 || s.OpenInquiries != 1 || s.UnansweredQuotes != 4 || s.AtRisk != 3 || s.OverdueFollowUps != 3 {
 		t.Errorf("summary %+v", s)
 	}
 	acme := by["Acme"]
@@ -267,7 +296,13 @@ func TestRender(t *testing.T) {
 	}
 	for _, want := range []string{"# Handover: amy@ourco.example", "**7 customers** (5 owned)", "**1 open inquiry**",
 		"## Open business", "- Inquiry · **Acme** · RFQ panel", "### 1. Acme · grade A", "Order \\<script\\>alert(1)\\</script\\> & more",
-		"**Next:** Quote the open inquiry"} {
+		"**Next:** Quote the open inquiry",
+		// quote numbers and totals, where known
+		"**4 unanswered quotes** (EUR 980.50) (USD 12000.00)",
+		"- Quote · **Bolt** · Price list 2026 · 2026-06-25 (5 days) · QT-2026-0625, USD 11250.00\n",
+		"- Quote · **Bolt** · Samples offer · 2026-06-21 (9 days)\n",
+		"- Unanswered quote: Quotation LED tubes to buyer@bolt.example, 2026-06-20 (PI-88, EUR 980.50)\n",
+	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
@@ -276,7 +311,11 @@ func TestRender(t *testing.T) {
 		t.Errorf("markdown has runs of blank lines:\n%s", md.String())
 	}
 	h := page.String()
-	for _, want := range []string{"<!DOCTYPE html>", "@media print", "Handover report: amy@ourco.example", html.EscapeString("Order <script>alert(1)</script> & more"), `<section class="customer" id="c`} {
+	for _, want := range []string{"<!DOCTYPE html>", "@media print", "Handover report: amy@ourco.example", html.EscapeString("Order <script>alert(1)</script> & more"), `<section class="customer" id="c`,
+		"<b>4</b><span>unanswered quotes<br>EUR 980.50<br>USD 12000.00</span>",
+		`<td>Price list 2026 <span class="muted">(QT-2026-0625, USD 11250.00)</span></td>`,
+		`<td>Samples offer</td>`,
+		`<li>Quotation drivers (QT-2026-0622, USD 750.00) <span class="muted">`} {
 		if !strings.Contains(h, want) {
 			t.Errorf("html lacks %q", want)
 		}
@@ -286,7 +325,11 @@ func TestRender(t *testing.T) {
 			t.Errorf("html has %q: it must be self-contained and script-free", bad)
 		}
 	}
-	if !strings.Contains(js.String(), `"open_inquiries": 1`) {
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Summary.OpenInquiries != 1 ||
+		!slices.Equal(back.Summary.QuotedTotals, []Total{{"EUR", 980.5, 1}, {"USD", 12000, 2}}) ||
+		back.Summary.OpenBusiness[4].QuoteRef != "QT-2026-0625" || back.Summary.OpenBusiness[4].Amount != "11250.00" ||
+		!strings.Contains(js.String(), `"amount": "11250.00"`) {
 		t.Errorf("json: %s", js.String())
 	}
 	var ie *InputError
