@@ -37,6 +37,8 @@ func nextAction(c *Customer, o Options) string {
 		}
 		a = fmt.Sprintf("Follow up: %s, %d day%s past the %s cadence (every %d day%s)",
 			last, f.OverdueDays, plural(f.OverdueDays), gradeName(c.Grade), f.CadenceDays, plural(f.CadenceDays))
+	case c.Grade == "":
+		a = "Nothing pending; no grade, so no follow-up is ever due: grade them"
 	default:
 		a = "Nothing pending: keep in touch by the " + gradeName(c.Grade) + " cadence"
 	}

@@ -262,7 +262,7 @@ func TestReport(t *testing.T) {
 		"Cobalt": "Follow up: last contact 2026-05-03",
 		"Dyna":   "No mail captured",
 		"Fjord":  `Reply to buyer@fjord.example about "Order <script>alert(1)</script> & more"`,
-		"Gale":   "nobody else here has corresponded with them.",
+		"Gale":   "Nothing pending; no grade, so no follow-up is ever due: grade them; introduce the new owner to buyer@gale.example: nobody else here has corresponded with them.",
 	} {
 		if !strings.Contains(by[name].NextAction, want) {
 			t.Errorf("%s next action %q, want it to contain %q", name, by[name].NextAction, want)
