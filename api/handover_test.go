@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,5 +33,46 @@ func TestHandoverCadenceFromPolicy(t *testing.T) {
 	list := f.do("manager", "GET", "/api/v1/followups?rep="+amy, "").json(t)["followups"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["due_at"] != fu["due_at"] || list[0].(map[string]any)["cadence_hours"] != 72.0 {
 		t.Errorf("GET /followups %v; the report's due_at %v", list, fu["due_at"])
+	}
+}
+
+// A real transfer over the API: a per-customer mapping, applied; owners
+// move in the database with an audit row each naming the API and the
+// token.
+func TestHandoverTransferApplied(t *testing.T) {
+	f := newFixture(t, false)
+	body := fmt.Sprintf(`{"mapping": {"%d": "%s", "%d": "carol@ourco.example"}}`, f.ids["Bravo"], amy, f.ids["Charlie"])
+	resp := f.do("manager", "POST", "/api/v1/reps/"+bob+"/handover", body)
+	if resp.status != 200 {
+		t.Fatalf("transfer: %d %s", resp.status, resp.body)
+	}
+	checkShape(t, openAPIDoc(t), "POST /api/v1/reps/{email}/handover", "", resp, "transfer")
+	var res struct {
+		DryRun bool `json:"dry_run"`
+		Moves  []struct {
+			CustomerID int64  `json:"customer_id"`
+			From       string `json:"from"`
+			To         string `json:"to"`
+		} `json:"moves"`
+	}
+	if err := json.Unmarshal(resp.body, &res); err != nil || res.DryRun || len(res.Moves) != 2 {
+		t.Fatalf("result %s", resp.body)
+	}
+	want := map[string]string{"Alpha": amy, "Bravo": amy, "Charlie": "carol@ourco.example", "Delta": ""}
+	for name, owner := range want {
+		var got string
+		if err := f.store.Pool.QueryRow(f.ctx, `SELECT coalesce(owner, '') FROM customers WHERE id = $1`, f.ids[name]).Scan(&got); err != nil || got != owner {
+			t.Errorf("%s owned by %q (%v), want %q", name, got, err, owner)
+		}
+	}
+	for name, owner := range map[string]string{"Bravo": amy, "Charlie": "carol@ourco.example"} {
+		changes, err := timeline.OwnerChanges(f.ctx, f.store.Pool, f.ids[name])
+		if err != nil || len(changes) != 1 ||
+			changes[0] != (timeline.OwnerChange{CustomerID: f.ids[name], OldOwner: bob, NewOwner: owner, Via: "api", Actor: "manager"}) {
+			t.Errorf("%s's audit %+v %v", name, changes, err)
+		}
+	}
+	if changes, _ := timeline.OwnerChanges(f.ctx, f.store.Pool, f.ids["Alpha"]); len(changes) != 0 {
+		t.Errorf("Alpha's audit %+v: nothing moved it", changes)
 	}
 }
