@@ -75,4 +75,15 @@ func TestHandoverTransferApplied(t *testing.T) {
 	if changes, _ := timeline.OwnerChanges(f.ctx, f.store.Pool, f.ids["Alpha"]); len(changes) != 0 {
 		t.Errorf("Alpha's audit %+v: nothing moved it", changes)
 	}
+	// Again: nothing left to move, no new audit row.
+	// (a client that lost the first answer may safely send it again).
+	again := f.do("manager", "POST", "/api/v1/reps/"+bob+"/handover", body)
+	if err := json.Unmarshal(again.body, &res); again.status != 200 || err != nil || len(res.Moves) != 0 {
+		t.Errorf("second transfer: %d %s", again.status, again.body)
+	}
+	var n int
+	f.store.Pool.QueryRow(f.ctx, `SELECT count(*) FROM owner_changes`).Scan(&n)
+	if n != 2 {
+		t.Errorf("%d audit rows after the second transfer, want 2", n)
+	}
 }

@@ -435,7 +435,7 @@ func TestTransfer(t *testing.T) {
 		{TransferRequest{From: amy}, "to"},
 		{TransferRequest{From: amy, To: amy}, "to"},
 		{TransferRequest{From: "x", To: bob}, "rep"},
-		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Cobalt"]: bob}}, fmt.Sprintf("mapping.%d", w.ids["Cobalt"])},
+		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Cobalt"]: "dave@ourco.example"}}, fmt.Sprintf("mapping.%d", w.ids["Cobalt"])},
 		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Kiln"]: bob}}, fmt.Sprintf("mapping.%d", w.ids["Kiln"])},
 		{TransferRequest{From: amy, Mapping: map[int64]string{999: bob}}, "mapping.999"},
 		{TransferRequest{From: amy, Mapping: map[int64]string{w.ids["Acme"]: "nobody"}}, fmt.Sprintf("mapping.%d", w.ids["Acme"])},
@@ -448,8 +448,9 @@ func TestTransfer(t *testing.T) {
 	// Apply: the mapping wins for the customers it names; an unowned
 	// correspondent others wrote to may be mapped too; To takes the unowned
 	// sole contact.
-	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob, Via: "api", Actor: "manager-token",
-		Mapping: map[int64]string{w.ids["Bolt"]: "dave@ourco.example", w.ids["Inlet"]: "dave@ourco.example"}})
+	apply := TransferRequest{From: amy, To: bob, Via: "api", Actor: "manager-token",
+		Mapping: map[int64]string{w.ids["Bolt"]: "dave@ourco.example", w.ids["Inlet"]: "dave@ourco.example"}}
+	res, err = Transfer(w.ctx, w.store, apply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,8 +472,9 @@ func TestTransfer(t *testing.T) {
 	if len(changes) != 1 || changes[0] != (timeline.OwnerChange{CustomerID: w.ids["Harbor"], OldOwner: "", NewOwner: bob, Via: "api", Actor: "manager-token"}) {
 		t.Errorf("Harbor's audit %+v", changes)
 	}
-	// Again: nothing left to move.
-	res, err = Transfer(w.ctx, w.store, TransferRequest{From: amy, To: bob})
+	// Again, the same request: nothing left to move, and the customers
+	// the mapping moved are no error now that dave owns them.
+	res, err = Transfer(w.ctx, w.store, apply)
 	if err != nil || len(res.Moves) != 0 || audits() != 7 {
 		t.Errorf("second transfer: %v %+v", err, res)
 	}

@@ -24,7 +24,9 @@ type TransferRequest struct {
 	// customer to move.
 	To string
 	// Mapping gives single customers another new owner: customers From
-	// owns, or unowned customers From corresponded with.
+	// owns, or unowned customers From corresponded with. A customer the
+	// mapping's owner already has is skipped, so that a repeated request
+	// moves nothing and fails on nothing.
 	Mapping map[int64]string
 	DryRun  bool   // plan and report, change nothing
 	Via     string // "api" or "cli", for the audit trail
@@ -192,6 +194,8 @@ func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferRes
 		to, inMapping := req.Mapping[c.id]
 		unowned := c.owner == ""
 		switch {
+		case inMapping && to == c.owner:
+			continue // moved there already: repeating a transfer moves nothing
 		case inMapping && !unowned && c.owner != req.From:
 			return &InputError{fmt.Sprintf("mapping.%d", c.id), fmt.Sprintf("customer %d (%s) is owned by %s, not %s", c.id, c.name, c.owner, req.From)}
 		case inMapping && unowned && !c.correspondedWithRep:
