@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -134,19 +135,29 @@ func TestAccessEveryRoute(t *testing.T) {
 					t.Errorf("%s %s as %q: %d, want %d: %s", method, c.path, who.name, got.status, who.want, got.body)
 					continue
 				}
-				checkShape(t, doc, route, got, fmt.Sprintf("%s %s as %q", method, c.path, who.name))
+				checkShape(t, doc, route, c.path, got, fmt.Sprintf("%s %s as %q", method, c.path, who.name))
 			}
 		}
 	}
 }
 
-// checkShape validates a JSON answer against the description.
-func checkShape(t *testing.T, doc map[string]any, route string, got response, what string) {
+// checkShape validates a JSON answer against the description, and an
+// answer asked for in another format (?format=md or html) by its media
+// type, headers and opening.
+func checkShape(t *testing.T, doc map[string]any, route, path string, got response, what string) {
 	t.Helper()
-	if !strings.HasPrefix(got.header.Get("Content-Type"), "application/json") {
-		if got.status >= 400 {
-			t.Errorf("%s: error answered as %q", what, got.header.Get("Content-Type"))
-		}
+	ct := got.header.Get("Content-Type")
+	format := ""
+	if _, query, ok := strings.Cut(path, "?"); ok {
+		v, _ := url.ParseQuery(query)
+		format = v.Get("format")
+	}
+	if got.status == 200 && (format == "md" || format == "html") {
+		checkDocument(t, format, got, what)
+		return
+	}
+	if !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("%s: answered as %q, not JSON", what, ct)
 		return
 	}
 	schema := responseSchema(t, doc, route, got.status)
@@ -160,6 +171,26 @@ func checkShape(t *testing.T, doc map[string]any, route string, got response, wh
 	}
 	for _, e := range validate(doc, schema, v, "$") {
 		t.Errorf("%s: answer does not match api/openapi.json: %s", what, e)
+	}
+}
+
+// checkDocument checks a handover report asked for as Markdown or HTML:
+// its media type, the HTML's Content-Security-Policy, and how it opens.
+func checkDocument(t *testing.T, format string, got response, what string) {
+	t.Helper()
+	ct, body := got.header.Get("Content-Type"), string(got.body)
+	switch format {
+	case "md":
+		if ct != "text/markdown; charset=utf-8" || !strings.HasPrefix(body, "# Handover: ") {
+			t.Errorf("%s: %q, starting %.40q; want text/markdown starting with the report's heading", what, ct, body)
+		}
+	case "html":
+		if ct != "text/html; charset=utf-8" || !strings.HasPrefix(body, "<!DOCTYPE html>") {
+			t.Errorf("%s: %q, starting %.40q; want text/html starting with <!DOCTYPE html>", what, ct, body)
+		}
+		if csp := got.header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'" {
+			t.Errorf("%s: Content-Security-Policy %q", what, csp)
+		}
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Server) handoverReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badParam{"format", "must be json, md or html"})
 		return
 	}
-	o := handover.Options{Rep: rep}
+	o := handover.Options{Rep: rep, Cadence: s.pol().Cadence}
 	if v := q.Get("months"); v != "" {
 		if o.Months, err = strconv.Atoi(v); err != nil || o.Months < 1 || o.Months > handover.MaxMonths {
 			s.fail(w, r, badParam{"months", fmt.Sprintf("must be a whole number from 1 to %d", handover.MaxMonths)})

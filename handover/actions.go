@@ -7,9 +7,9 @@ import (
 
 // nextAction suggests the one thing the new owner should do first, from
 // the most to the least urgent: quote an open inquiry, answer a customer
-// who is waiting, chase a quote, follow up by the grade's cadence, make
-// contact where the history is missing; and for a customer only this rep
-// knew, introduce the new owner.
+// who is waiting, chase a quote, get the history where no mail was
+// captured, follow up by the grade's cadence; and for a customer only this
+// rep knew, introduce the new owner.
 func nextAction(c *Customer, o Options) string {
 	var a string
 	switch {
@@ -27,12 +27,18 @@ func nextAction(c *Customer, o Options) string {
 		q := c.UnansweredQuotes[len(c.UnansweredQuotes)-1]
 		a = fmt.Sprintf("Chase the quote %q sent to %s on %s (no reply for %d day%s)", DisplaySubject(q.Subject),
 			orSomeone(q.Counterpart), q.At.Format("2006-01-02"), q.AgeDays, plural(q.AgeDays))
-	case c.FollowUp != nil:
-		a = fmt.Sprintf("Follow up: last contact %s, %d day%s past the %s cadence (every %d day%s)",
-			c.FollowUp.LastContact.Format("2006-01-02"), c.FollowUp.OverdueDays, plural(c.FollowUp.OverdueDays),
-			gradeName(c.Grade), c.FollowUp.CadenceDays, plural(c.FollowUp.CadenceDays))
 	case c.LastActivity == nil:
 		a = "No mail captured with this customer: ask " + o.Rep + " for the contact history before they leave"
+	case c.FollowUp != nil:
+		f := c.FollowUp
+		last := "nobody has written to them yet"
+		if f.LastContact != nil {
+			last = "last contact " + f.LastContact.Format("2006-01-02")
+		}
+		a = fmt.Sprintf("Follow up: %s, %d day%s past the %s cadence (every %d day%s)",
+			last, f.OverdueDays, plural(f.OverdueDays), gradeName(c.Grade), f.CadenceDays, plural(f.CadenceDays))
+	case c.Grade == "":
+		a = "Nothing pending; no grade, so no follow-up is ever due: grade them"
 	default:
 		a = "Nothing pending: keep in touch by the " + gradeName(c.Grade) + " cadence"
 	}

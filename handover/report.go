@@ -20,23 +20,12 @@ import (
 	"github.com/mailtrail/mailtrail/timeline"
 )
 
-// DefaultCadence is how often a customer of each grade expects to hear
-// from us; an ungraded customer is treated as grade D.
-var DefaultCadence = map[string]time.Duration{
-	"A": 24 * time.Hour,
-	"B": 7 * 24 * time.Hour,
-	"C": 15 * 24 * time.Hour,
-	"D": 30 * 24 * time.Hour,
-	"E": 365 * 24 * time.Hour,
-	"":  30 * 24 * time.Hour,
-}
-
 // Options chooses what a report covers.
 type Options struct {
 	Rep        string                   // the rep's address, lower-case (required)
 	Months     int                      // the period, ending at Now; 0 means 12
 	Now        time.Time                // the end of the period; zero means time.Now()
-	Cadence    map[string]time.Duration // follow-up cadence per grade; nil means DefaultCadence
+	Cadence    map[string]time.Duration // follow-up cadence per grade (config followup.cadence); nil means timeline.DefaultPolicy's
 	ActiveDays int                      // a thread is active if its last message is this recent; 0 means 90
 	MaxThreads int                      // active threads listed per customer; 0 means 5
 }
@@ -70,7 +59,7 @@ func (o *Options) fill() error {
 	}
 	o.Now = o.Now.UTC()
 	if o.Cadence == nil {
-		o.Cadence = DefaultCadence
+		o.Cadence = timeline.DefaultPolicy().Cadence
 	}
 	o.ActiveDays = cmp.Or(o.ActiveDays, 90)
 	o.MaxThreads = cmp.Or(o.MaxThreads, 5)
@@ -161,10 +150,13 @@ type Thread struct {
 
 // FollowUp says a customer is overdue for contact by its grade's cadence.
 type FollowUp struct {
-	LastContact time.Time `json:"last_contact"`
-	CadenceDays int       `json:"cadence_days"`
-	DueAt       time.Time `json:"due_at"`
-	OverdueDays int       `json:"overdue_days"`
+	// LastContact is the last outbound mail to the customer, by anyone; nil
+	// when nobody ever wrote to them (then DueAt counts from the
+	// customer's creation).
+	LastContact *time.Time `json:"last_contact"`
+	CadenceDays int        `json:"cadence_days"`
+	DueAt       time.Time  `json:"due_at"`
+	OverdueDays int        `json:"overdue_days"`
 }
 
 // Build gathers the report of o.Rep: every customer the rep owns, or
@@ -229,9 +221,11 @@ func Build(ctx context.Context, db timeline.DB, o Options) (*Report, error) {
 	for _, id := range sole {
 		byID[id].SoleContact = true
 	}
+	if err := loadFollowUps(ctx, db, o, ids, byID); err != nil {
+		return nil, err
+	}
 	for i := range custs {
 		c := &custs[i]
-		c.FollowUp = followUp(c, o)
 		c.NextAction = nextAction(c, o)
 	}
 	slices.SortStableFunc(custs, func(a, b Customer) int {
@@ -413,7 +407,8 @@ func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, si
 // SoleContacts returns those of ids that only rep ever corresponded
 // with: every event of theirs, all time, is attributed to rep, and none
 // of their messages was found in another rep's mailbox. These are the
-// customers the company risks losing with the rep.
+// customers the company risks losing with the rep. Transfer applies the
+// same rule to the unowned ones (plan's others): keep the two together.
 func SoleContacts(ctx context.Context, db timeline.DB, rep string, ids []int64) ([]int64, error) {
 	rows, err := db.Query(ctx, `
 		SELECT c.id FROM unnest($2::bigint[]) AS c(id)
@@ -429,25 +424,25 @@ func SoleContacts(ctx context.Context, db timeline.DB, rep string, ids []int64) 
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-// followUp says whether c is overdue: its last outbound mail (else its
-// last inbound one) is older than its grade's cadence.
-func followUp(c *Customer, o Options) *FollowUp {
-	last := c.LastOutbound
-	if last == nil {
-		last = c.LastInbound
+// loadFollowUps marks the customers overdue for a follow-up at o.Now by
+// the rule of GET /api/v1/followups (timeline.Followups): graded
+// customers only, due their grade's cadence after the last outbound mail
+// by anyone, else after the customer was created.
+func loadFollowUps(ctx context.Context, db timeline.DB, o Options, ids []int64, byID map[int64]*Customer) error {
+	due, err := timeline.FollowupsOf(ctx, db, timeline.Policy{Cadence: o.Cadence}, o.Now, ids)
+	if err != nil {
+		return fmt.Errorf("follow-ups of %s: %w", o.Rep, err)
 	}
-	if last == nil {
-		return nil
+	for _, f := range due {
+		fu := &FollowUp{CadenceDays: days(time.Duration(f.CadenceHours * float64(time.Hour))),
+			DueAt: f.DueAt.UTC(), OverdueDays: days(o.Now.Sub(f.DueAt))}
+		if f.LastTouch != nil {
+			at := f.LastTouch.At.UTC()
+			fu.LastContact = &at
+		}
+		byID[f.CustomerID].FollowUp = fu
 	}
-	cadence, ok := o.Cadence[c.Grade]
-	if !ok {
-		cadence = o.Cadence[""]
-	}
-	due := last.Add(cadence)
-	if !o.Now.After(due) {
-		return nil
-	}
-	return &FollowUp{LastContact: last.UTC(), CadenceDays: days(cadence), DueAt: due.UTC(), OverdueDays: days(o.Now.Sub(due))}
+	return nil
 }
 
 func summarize(custs []Customer) Summary {

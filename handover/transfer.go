@@ -18,11 +18,15 @@ import (
 // TransferRequest moves a departing rep's customers to colleagues.
 type TransferRequest struct {
 	From string // the departing rep
-	// To receives every customer From owns that Mapping does not name.
-	// May be empty when Mapping names every customer to move.
+	// To receives every customer From owns that Mapping does not name,
+	// and every unowned customer From alone ever corresponded with (the
+	// report's sole contacts). May be empty when Mapping names every
+	// customer to move.
 	To string
 	// Mapping gives single customers another new owner: customers From
-	// owns, or unowned customers From corresponded with.
+	// owns, or unowned customers From corresponded with. A customer the
+	// mapping's owner already has is skipped, so that a repeated request
+	// moves nothing and fails on nothing.
 	Mapping map[int64]string
 	DryRun  bool   // plan and report, change nothing
 	Via     string // "api" or "cli", for the audit trail
@@ -45,8 +49,22 @@ type TransferResult struct {
 	Moves  []Move `json:"moves"`
 	// Kept lists customers From owns that nothing moves (no To, not in
 	// Mapping): they keep From as owner.
-	Kept     []CustomerRef `json:"kept"`
-	Warnings []string      `json:"warnings"`
+	Kept []CustomerRef `json:"kept"`
+	// LeftUnowned lists the unowned customers From corresponded with that
+	// nothing moves: those colleagues wrote to as well (OtherReps), and,
+	// without To, the sole contacts Mapping does not name. They stay
+	// unowned; the manager decides.
+	LeftUnowned []Unowned `json:"left_unowned"`
+	Warnings    []string  `json:"warnings"`
+}
+
+// Unowned is a customer with no owner that the departing rep
+// corresponded with.
+type Unowned struct {
+	CustomerRef
+	// OtherReps are the colleagues who corresponded with the customer too;
+	// empty when only the departing rep ever did.
+	OtherReps []string `json:"other_reps"`
 }
 
 var errDryRun = errors.New("dry run")
@@ -61,7 +79,8 @@ func Transfer(ctx context.Context, store *timeline.Store, req TransferRequest) (
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
-	res := &TransferResult{Rep: req.From, DryRun: req.DryRun, Moves: []Move{}, Kept: []CustomerRef{}, Warnings: []string{}}
+	res := &TransferResult{Rep: req.From, DryRun: req.DryRun, Moves: []Move{}, Kept: []CustomerRef{},
+		LeftUnowned: []Unowned{}, Warnings: []string{}}
 	err := store.InTx(ctx, func(tx pgx.Tx) error {
 		if err := plan(ctx, tx, &req, res); err != nil {
 			return err
@@ -124,18 +143,29 @@ func (req *TransferRequest) normalize() error {
 	return nil
 }
 
-// plan locks the customers concerned and fills res.Moves and res.Kept.
+// plan locks the customers concerned and fills res.Moves, res.Kept and
+// res.LeftUnowned. The customers concerned: those From owns, those
+// Mapping names, and the unowned ones From corresponded with.
 func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferResult) error {
 	mapped := make([]int64, 0, len(req.Mapping))
 	for id := range req.Mapping {
 		mapped = append(mapped, id)
 	}
 	slices.Sort(mapped)
+	// others: the colleagues who wrote with the customer or hold its mail
+	// in their mailbox; none means a sole contact (see SoleContacts).
 	rows, err := tx.Query(ctx, `
 		SELECT c.id, c.name, coalesce(c.grade, ''), coalesce(c.owner, ''),
-			EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.rep = $1)
+			EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.rep = $1),
+			ARRAY(
+				SELECT e.rep FROM events e WHERE e.customer_id = c.id AND e.rep <> $1
+				UNION
+				SELECT lower(l.rep) FROM events e JOIN message_locations l ON l.message_id = e.message_id
+				WHERE e.customer_id = c.id AND lower(l.rep) <> $1
+				ORDER BY 1)
 		FROM customers c
 		WHERE c.owner = $1 OR c.id = ANY($2)
+			OR (coalesce(c.owner, '') = '' AND c.id IN (SELECT customer_id FROM events WHERE rep = $1))
 		ORDER BY c.id
 		FOR UPDATE OF c`, req.From, mapped)
 	if err != nil {
@@ -145,10 +175,15 @@ func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferRes
 		id                  int64
 		name, grade, owner  string
 		correspondedWithRep bool
+		others              []string
 	}
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		return x, r.Scan(&x.id, &x.name, &x.grade, &x.owner, &x.correspondedWithRep)
+		err := r.Scan(&x.id, &x.name, &x.grade, &x.owner, &x.correspondedWithRep, &x.others)
+		if x.others == nil {
+			x.others = []string{}
+		}
+		return x, err
 	})
 	if err != nil {
 		return fmt.Errorf("plan transfer of %s: %w", req.From, err)
@@ -157,14 +192,25 @@ func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferRes
 	for _, c := range found {
 		seen[c.id] = true
 		to, inMapping := req.Mapping[c.id]
+		unowned := c.owner == ""
 		switch {
-		case inMapping && c.owner != req.From && c.owner != "":
+		case inMapping && to == c.owner:
+			continue // moved there already: repeating a transfer moves nothing
+		case inMapping && !unowned && c.owner != req.From:
 			return &InputError{fmt.Sprintf("mapping.%d", c.id), fmt.Sprintf("customer %d (%s) is owned by %s, not %s", c.id, c.name, c.owner, req.From)}
-		case inMapping && c.owner == "" && !c.correspondedWithRep:
+		case inMapping && unowned && !c.correspondedWithRep:
 			return &InputError{fmt.Sprintf("mapping.%d", c.id), fmt.Sprintf("customer %d (%s) is neither owned by nor a correspondent of %s", c.id, c.name, req.From)}
-		case !inMapping && req.To != "":
+		case inMapping:
+		case unowned && req.To != "" && len(c.others) == 0:
+			// Nobody else knows this buyer: left unowned, it would leave
+			// with the rep.
 			to = req.To
-		case !inMapping:
+		case unowned:
+			res.LeftUnowned = append(res.LeftUnowned, Unowned{CustomerRef{c.id, c.name, c.grade}, c.others})
+			continue
+		case req.To != "":
+			to = req.To
+		default:
 			res.Kept = append(res.Kept, CustomerRef{c.id, c.name, c.grade})
 			continue
 		}

@@ -81,8 +81,26 @@ type FollowupCursor struct {
 // outbound event to it (by any rep), or after it was created when nobody
 // ever wrote to it; ties by customer id. rep, when set, keeps the
 // customers it owns. Customers without a grade, or with a grade the policy
-// has no cadence for, are not listed.
+// has no cadence for, are not listed. The handover report applies the same
+// rule (FollowupsOf).
 func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page) ([]Followup, error) {
+	return followups(ctx, db, p, now, rep, scope, cur, pg, nil, false)
+}
+
+// FollowupsOf returns those of the customers ids that are overdue at now by
+// the rule of Followups, most overdue first, as of now: mail dated after
+// now is not counted, so that a report of a past day says what was due
+// that day.
+func FollowupsOf(ctx context.Context, db DB, p Policy, now time.Time, ids []int64) ([]Followup, error) {
+	if len(ids) == 0 {
+		return []Followup{}, nil
+	}
+	return followups(ctx, db, p, now, "", Scope{}, FollowupCursor{}, Page{Limit: len(ids)}, ids, true)
+}
+
+// followups is the one query of the follow-up rule: ids, when not nil,
+// restricts it to those customers; asOf ignores mail after now.
+func followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page, ids []int64, asOf bool) ([]Followup, error) {
 	var grades []string
 	var secs []float64
 	for g, d := range p.Cadence {
@@ -98,9 +116,10 @@ func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 			FROM customers c JOIN cad ON cad.grade = c.grade
 			LEFT JOIN LATERAL (
 				SELECT e.id, e.occurred_at, e.rep, e.kind, e.message_id FROM events e
-				WHERE e.customer_id = c.id AND e.direction = 'out'
+				WHERE e.customer_id = c.id AND e.direction = 'out' AND (NOT $9 OR e.occurred_at <= $5)
 				ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) lt ON true
-			WHERE ($3 = '' OR c.owner = $3) AND `+VisibleSQL("c.id", 4)+`)
+			WHERE ($3 = '' OR c.owner = $3) AND `+VisibleSQL("c.id", 4)+`
+				AND ($8::bigint[] IS NULL OR c.id = ANY($8)))
 		SELECT c.id, c.name, c.grade, c.owner, c.created_at, c.secs, c.due,
 			c.touch_id, c.touch_at, c.touch_rep, c.touch_kind, tm.subject,
 			oi.id, oi.occurred_at, oi.subject
@@ -109,10 +128,11 @@ func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 		LEFT JOIN LATERAL (
 			SELECT e.id, e.occurred_at, m.subject FROM events e JOIN messages m ON m.id = e.message_id
 			WHERE e.customer_id = c.id AND e.kind = 'inquiry' AND e.quote_event_id IS NULL
+				AND (NOT $9 OR e.occurred_at <= $5)
 			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) oi ON true
-		WHERE c.due < $5 AND ($8 OR (c.due, c.id) > ($9, $10))
+		WHERE c.due < $5 AND ($10 OR (c.due, c.id) > ($11, $12))
 		ORDER BY c.due, c.id
-		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset,
+		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset, ids, asOf,
 		cur == FollowupCursor{}, cur.Due, cur.CustomerID)
 	if err != nil {
 		return nil, fmt.Errorf("follow-ups: %w", err)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/api"
 	"github.com/mailtrail/mailtrail/config"
-	"github.com/mailtrail/mailtrail/handover"
 	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
@@ -186,131 +185,6 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// mapFlag collects repeated --map ID=EMAIL.
-type mapFlag []string
-
-func (m *mapFlag) String() string     { return strings.Join(*m, ",") }
-func (m *mapFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-const handoverUsage = `usage: handover --rep EMAIL [--format md|html|json] [--out FILE] [--months N]
-       handover --rep EMAIL --to EMAIL [--map CUSTOMER_ID=EMAIL ...] [--apply] [--format text|json]`
-
-func cmdHandover(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("handover", flag.ContinueOnError)
-	rep := fs.String("rep", "", "the departing rep's email (required)")
-	format := fs.String("format", "", "report: md (default), html or json; transfer: text (default) or json")
-	out := fs.String("out", "", "write the report to FILE instead of stdout")
-	months := fs.Int("months", 12, "the report's period, in months up to today")
-	to := fs.String("to", "", "transfer: the new owner of every customer the rep owns")
-	var mapping mapFlag
-	fs.Var(&mapping, "map", "transfer: CUSTOMER_ID=EMAIL, a different new owner for one customer (repeatable)")
-	apply := fs.Bool("apply", false, "transfer: really move ownership (without it: a dry run)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *rep == "" || fs.NArg() > 0 {
-		return errors.New(handoverUsage)
-	}
-	r, ok := matcher.Normalize(*rep)
-	if !ok {
-		return fmt.Errorf("--rep: %q is not an e-mail address", *rep)
-	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
-	store, err := openDB(ctx, cfg.Database.URL)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
-	if *to == "" && len(mapping) == 0 {
-		if *apply {
-			return errors.New("--apply: only with --to or --map (a transfer)")
-		}
-		f := cmpOr(*format, handover.FormatMarkdown)
-		if f != handover.FormatMarkdown && f != handover.FormatHTML && f != handover.FormatJSON {
-			return fmt.Errorf("--format: %q is not md, html or json", f)
-		}
-		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months})
-		if err != nil {
-			return err
-		}
-		w := io.Writer(os.Stdout)
-		if *out != "" {
-			file, err := os.Create(*out)
-			if err != nil {
-				return err
-			}
-			defer file.Close()
-			w = file
-		}
-		if err := handover.Render(w, rpt, f); err != nil {
-			return err
-		}
-		if *out != "" {
-			fmt.Fprintf(os.Stderr, "wrote %s: %d customers, %d open inquiries, %d unanswered quotes, %d at risk\n",
-				*out, rpt.Summary.Customers, rpt.Summary.OpenInquiries, rpt.Summary.UnansweredQuotes, rpt.Summary.AtRisk)
-		}
-		return nil
-	}
-
-	m, err := handover.ParseMapping(mapping)
-	if err != nil {
-		return err
-	}
-	res, err := handover.Transfer(ctx, store, handover.TransferRequest{
-		From: r, To: *to, Mapping: m, DryRun: !*apply, Via: "cli", Actor: osUser()})
-	if err != nil {
-		return err
-	}
-	configured := map[string]bool{}
-	for _, cr := range cfg.Reps {
-		configured[strings.ToLower(cr.Email)] = true
-	}
-	for _, mv := range res.Moves {
-		if !configured[mv.To] {
-			res.Warnings = append(res.Warnings, mv.To+" is not a rep in the config file")
-			break
-		}
-	}
-	if *format == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	if *format != "" && *format != "text" {
-		return fmt.Errorf("--format: %q is not text or json for a transfer", *format)
-	}
-	printTransfer(os.Stdout, res)
-	return nil
-}
-
-func printTransfer(w io.Writer, res *handover.TransferResult) {
-	verb := "moved"
-	if res.DryRun {
-		verb = "would move"
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CUSTOMER\tNAME\tGRADE\tFROM\tTO")
-	for _, m := range res.Moves {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.CustomerID, m.Customer, cmpOr(m.Grade, "-"), cmpOr(m.From, "-"), m.To)
-	}
-	tw.Flush()
-	for _, k := range res.Kept {
-		fmt.Fprintf(w, "kept: customer %d (%s) stays with %s\n", k.ID, k.Name, res.Rep)
-	}
-	for _, warn := range res.Warnings {
-		fmt.Fprintln(w, "warning: "+warn)
-	}
-	fmt.Fprintf(w, "%s %d customer%s from %s", verb, len(res.Moves), plural(len(res.Moves)), res.Rep)
-	if res.DryRun {
-		fmt.Fprint(w, " (dry run: nothing changed; add --apply to move them)")
-	}
-	fmt.Fprintln(w)
 }
 
 func plural(n int) string {

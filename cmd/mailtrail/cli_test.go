@@ -101,6 +101,15 @@ func (c *cli) run(args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// mustRun2 is mustRun that returns stderr too.
+func (c *cli) mustRun2(args ...string) (string, string) {
+	out, errs, code := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("mailtrail %v: exit %d\n%s", args, code, errs)
+	}
+	return out, errs
+}
+
 func (c *cli) mustRun(args ...string) string {
 	out, errs, code := c.run(args...)
 	if code != 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,15 @@ func TestCLIHandover(t *testing.T) {
 
 	c.appendMail("bob@ourco.example", "Sent", "From: Bob <bob@ourco.example>\nTo: compras@pacifico.mx\nSubject: Quotation LED high bay\nDate: Wed, 4 Mar 2026 09:00:00 +0800\nMessage-ID: <q-1@ourco.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nDear Juan,\nPlease find our quotation: LED high bay 150W USD 26.48/pc FOB Ningbo.\nBob\n")
 	c.appendMail("bob@ourco.example", "INBOX", "From: Juan <compras@pacifico.mx>\nTo: bob@ourco.example\nSubject: RFQ floodlights 200W\nDate: Thu, 5 Mar 2026 09:00:00 -0600\nMessage-ID: <rfq-2@pacifico.mx>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, please quote 300 pcs of 200W floodlights, best price FOB.\nJuan\n")
+	// Two listed buyers nobody owns: Nordlicht wrote only to bob, Baltic
+	// to bob and amy.
+	unowned := filepath.Join(t.TempDir(), "unowned.csv")
+	os.WriteFile(unowned, []byte("name,domains,emails,grade,owner,phone,country\nNordlicht Leuchten GmbH,nordlicht-leuchten.de,,,,,Germany\nBaltic Lamps SIA,baltic-lamps.lv,,,,,Latvia\n"), 0o600)
+	c.mustRun("customers", "import", unowned)
+	c.appendMail("bob@ourco.example", "INBOX", "From: Lars <lars@nordlicht-leuchten.de>\nTo: bob@ourco.example\nSubject: Greetings from Hamburg\nDate: Fri, 6 Mar 2026 09:00:00 +0100\nMessage-ID: <hi-3@nordlicht-leuchten.de>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, nice to meet you at the fair.\nLars\n")
+	baltic := "From: Olga <olga@baltic-lamps.lv>\nTo: bob@ourco.example, amy@ourco.example\nSubject: Greetings from Riga\nDate: Fri, 6 Mar 2026 10:00:00 +0200\nMessage-ID: <hi-4@baltic-lamps.lv>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello Bob and Amy, nice to meet you at the fair.\nOlga\n"
+	c.appendMail("bob@ourco.example", "INBOX", baltic)
+	c.appendMail("amy@ourco.example", "INBOX", baltic)
 	c.mustRun("sync", "--once")
 
 	// Tokens: the value is printed once, on stdout alone; list never shows it.
@@ -61,24 +71,86 @@ func TestCLIHandover(t *testing.T) {
 			OpenInquiries    int `json:"open_inquiries"`
 			UnansweredQuotes int `json:"unanswered_quotes"`
 		} `json:"summary"`
+		Customers []struct {
+			Name     string `json:"name"`
+			FollowUp *struct {
+				CadenceDays int `json:"cadence_days"`
+			} `json:"follow_up_overdue"`
+		} `json:"customers"`
 	}
+	// Follow-ups by the config's cadence: Pacifico is grade B.
+	f, _ := os.OpenFile(c.config, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("followup:\n  cadence: {B: 72h}\n")
+	f.Close()
 	if err := json.Unmarshal([]byte(c.mustRun("handover", "--rep", "bob@ourco.example", "--format", "json", "--months", "24")), &rpt); err != nil ||
-		rpt.Summary.Customers != 1 || rpt.Summary.OpenInquiries != 1 || rpt.Summary.UnansweredQuotes != 0 {
+		rpt.Summary.Customers != 3 || rpt.Summary.OpenInquiries != 1 || rpt.Summary.UnansweredQuotes != 0 {
 		t.Errorf("json report: %+v %v", rpt.Summary, err)
+	}
+	cadence := -1
+	for _, cu := range rpt.Customers {
+		if cu.Name == "Pacifico SA" && cu.FollowUp != nil {
+			cadence = cu.FollowUp.CadenceDays
+		}
+	}
+	if cadence != 3 {
+		t.Errorf("Pacifico's follow-up cadence %d days, want 3 (followup.cadence.B: 72h)", cadence)
 	}
 	if _, errs, code := c.run("handover", "--rep", "bob@ourco.example", "--format", "pdf"); code == 0 || !strings.Contains(errs, "--format") {
 		t.Errorf("bad format: exit %d %q", code, errs)
 	}
 
+	// Every flag is checked before anything is written: no transfer
+	// followed by an error, no file left by a failed command.
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--to", "amy@ourco.example", "--apply", "--format", "html"}, "--format"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--months", "3"}, "--months"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--map", "x=amy@ourco.example"}, "map"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--out", filepath.Join(dir, "missing", "result.txt")}, "--out"},
+		{[]string{"--to", "amy@ourco.example", "--apply", "--out", dir}, "--out"},
+		{[]string{"--format", "pdf", "--out", filepath.Join(dir, "bob.pdf")}, "--format"},
+		{[]string{"--months", "0", "--out", filepath.Join(dir, "bob.md")}, "--months"},
+		{[]string{"--apply", "--out", filepath.Join(dir, "bob.md")}, "--apply"},
+	} {
+		if _, errs, code := c.run(append([]string{"handover", "--rep", "bob@ourco.example"}, tc.args...)...); code == 0 || !strings.Contains(errs, tc.flag) {
+			t.Errorf("%v: exit %d %q, want an error naming %s", tc.args, code, errs, tc.flag)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("failed commands left files: %v", left)
+	}
+	// --out takes the transfer's result too; a dry run here.
+	result := filepath.Join(dir, "dry-run.json")
+	if out, errs := c.mustRun2("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--format", "json", "--out", result); out != "" ||
+		!strings.Contains(errs, "wrote "+result+": would move 2 customers") {
+		t.Errorf("--out with a transfer: stdout %q, stderr %q", out, errs)
+	}
+	var dry struct {
+		DryRun bool `json:"dry_run"`
+		Moves  []struct {
+			Customer string `json:"customer"`
+		} `json:"moves"`
+	}
+	if b, err := os.ReadFile(result); err != nil || json.Unmarshal(b, &dry) != nil || !dry.DryRun || len(dry.Moves) != 2 {
+		t.Errorf("the transfer's result in %s: %+v %v", result, dry, err)
+	}
+
 	// Transfer: a dry run by default, then --apply, then nothing left.
+	// --to takes bob's customers and the unowned buyer only bob knew;
+	// the one amy wrote to as well is listed, not moved.
 	out := c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example")
-	if !strings.Contains(out, "Pacifico SA") || !strings.Contains(out, "would move 1 customer from bob@ourco.example (dry run") {
+	if !strings.Contains(out, "Pacifico SA") || !strings.Contains(out, "Nordlicht Leuchten GmbH") ||
+		!strings.Contains(out, "would move 2 customers from bob@ourco.example (dry run") ||
+		!regexp.MustCompile(`left unowned: customer \d+ \(Baltic Lamps SIA\): amy@ourco.example wrote to them too`).MatchString(out) {
 		t.Errorf("dry run:\n%s", out)
 	}
-	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example"); !strings.Contains(out, "would move 1 customer") {
+	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example"); !strings.Contains(out, "would move 2 customers") {
 		t.Errorf("the dry run moved something:\n%s", out)
 	}
-	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--apply"); !strings.Contains(out, "moved 1 customer from bob@ourco.example\n") {
+	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--apply"); !strings.Contains(out, "moved 2 customers from bob@ourco.example\n") {
 		t.Errorf("apply:\n%s", out)
 	}
 	if out = c.mustRun("handover", "--rep", "bob@ourco.example", "--to", "amy@ourco.example", "--apply"); !strings.Contains(out, "moved 0 customers") {
