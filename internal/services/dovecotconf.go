@@ -144,6 +144,11 @@ protocol imap {
   # Tests and benchmarks open many sessions per user from one address.
   mail_max_userip_connections = 1000
 }
+# 2.3's imap_id_log is gone: the imap_id_received event it became is
+# logged at debug level, as "ID sent: ..." under the user's name once
+# logged in (2.3-to-2.4.html, "Removed Features"; imap/cmd-id.c). Tests
+# check that mailtrail sends ID after login.
+log_debug = event=imap_id_received
 
 namespace inbox {
   inbox = yes

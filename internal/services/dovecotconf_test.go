@@ -127,6 +127,11 @@ func TestDovecot24ConfigCarriesEvery23Setting(t *testing.T) {
 				t.Errorf("userdb home = %q, from args = %q", got, old)
 			}
 		},
+		"imap_id_log": func(old string) {
+			if old != "*" || one("log_debug") != "event=imap_id_received" {
+				t.Errorf("log_debug = %q, from imap_id_log = %q", cur["log_debug"], old)
+			}
+		},
 		"service_count": func(old string) {
 			if old != "0" || one("restart_request_count") != "unlimited" {
 				t.Errorf("restart_request_count = %q, from service_count = %q", cur["restart_request_count"], old)
