@@ -155,7 +155,9 @@ func (s *Server) customerPatch(w http.ResponseWriter, r *http.Request, create bo
 	return p, true
 }
 
-// createCustomer: POST /api/v1/customers (admin, manager).
+// createCustomer: POST /api/v1/customers (admin, manager). The stored
+// mail it concerns is queued for re-matching in the same transaction
+// (timeline.CreateCustomer); the daemon drains the queue.
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, managers...) {
 		return
@@ -189,7 +191,9 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, c)
 }
 
-// updateCustomer: PATCH /api/v1/customers/{id} (admin, manager).
+// updateCustomer: PATCH /api/v1/customers/{id} (admin, manager). As for
+// create, the mail a change concerns is queued for re-matching in the same
+// transaction (timeline.UpdateCustomer).
 func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, managers...) {
 		return

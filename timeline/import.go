@@ -167,19 +167,9 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 	}
 
 	// Customers created from mail for this company are taken over.
-	rows, err := tx.Query(ctx, `
-		SELECT c.id FROM customers c
-		WHERE c.auto_created AND c.id <> $1 AND (
-			EXISTS (SELECT 1 FROM customer_domains d, unnest($2::text[]) r
-				WHERE d.customer_id = c.id AND (d.domain = r OR right(d.domain, length(r) + 1) = '.' || r))
-			OR EXISTS (SELECT 1 FROM contacts k WHERE k.customer_id = c.id AND k.email = ANY($3)))
-		ORDER BY c.id`, id, domains, emails)
+	autos, err := autoCustomersOf(ctx, tx, id, domains, emails)
 	if err != nil {
-		return out, fmt.Errorf("find customers created from mail: %w", err)
-	}
-	autos, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return out, fmt.Errorf("find customers created from mail: %w", err)
+		return out, err
 	}
 	for _, a := range autos {
 		by := fmt.Sprintf("import line %d", res.Line)
