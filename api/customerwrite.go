@@ -42,8 +42,9 @@ type contactBody struct {
 }
 
 // patch validates and normalizes the body: names, grades, addresses and
-// domains (matcher.Normalize), naming the field of the first problem.
-func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
+// domains (matcher.Normalize), naming the field of the first problem. A
+// domain that isFree reports as free-mail is refused.
+func (b *customerBody) patch(create bool, isFree func(domain string) bool) (timeline.CustomerPatch, error) {
 	var p timeline.CustomerPatch
 	text := func(field string, o optString, max int, required bool) (*string, error) {
 		if !o.Set {
@@ -95,7 +96,6 @@ func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
 		if len(*b.Domains) > maxDomains {
 			return p, badField{"domains", fmt.Sprintf("more than %d", maxDomains)}
 		}
-		free := matcher.DefaultFreeMail()
 		ds := []string{}
 		for i, d := range *b.Domains {
 			field := "domains[" + strconv.Itoa(i) + "]"
@@ -104,7 +104,7 @@ func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
 				return p, badField{field, fmt.Sprintf("%q is not a domain", d)}
 			}
 			dom := n[strings.IndexByte(n, '@')+1:]
-			if free.Contains(dom) {
+			if isFree(dom) {
 				return p, badField{field, fmt.Sprintf("%s is a free-mail domain: it never identifies a customer; add the addresses under contacts", dom)}
 			}
 			if !slices.Contains(ds, dom) {
@@ -147,7 +147,7 @@ func (s *Server) customerPatch(w http.ResponseWriter, r *http.Request, create bo
 		s.fail(w, r, err)
 		return timeline.CustomerPatch{}, false
 	}
-	p, err := b.patch(create)
+	p, err := b.patch(create, s.freeMail)
 	if err != nil {
 		s.fail(w, r, err)
 		return timeline.CustomerPatch{}, false
