@@ -165,7 +165,7 @@ func TestImportCSV(t *testing.T) {
 	// A new list matched by domain or address updates, not duplicates.
 	rows = read(t, []byte("name,domains,emails,grade,owner,phone,country\n"+
 		"Sunrise Trading Co,,accounts@sunrise-trading.ae,A,,,\n"+
-		"ACME Corporation,acme.example,,,,+49 1234567,\n"))
+		"ACME Corporation,acme.example,,,Amy Zhang <Amy@OurCo.example>,+49 1234567,\n"))
 	upd := d.importRows(rows, false)
 	if upd.Created != 0 || upd.Updated != 2 || upd.Rows[0].CustomerID != sunrise || upd.Rows[1].CustomerID != acme ||
 		upd.Rows[0].MatchedBy != "email accounts@sunrise-trading.ae" {
@@ -174,6 +174,9 @@ func TestImportCSV(t *testing.T) {
 	c, _ = timeline.GetCustomer(d.ctx, d.store.Pool, acme)
 	if c.Name != "ACME Corporation" || c.Grade != "A" || c.Phone != "+49 1234567" || c.Country != "Germany" {
 		t.Errorf("Acme after update = %+v: a blank cell keeps the value", c)
+	}
+	if c.Owner != "amy@ourco.example" {
+		t.Errorf("owner cell %q stored as %q, want the normalized address", "Amy Zhang <Amy@OurCo.example>", c.Owner)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"strings"
 )
 
@@ -116,11 +115,14 @@ func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool)
 	if in.Grade != "" && !strings.Contains("ABCDE", in.Grade) || len(in.Grade) > 1 {
 		return in, nil, fmt.Errorf("grade: %q is not one of A, B, C, D, E", rec[3])
 	}
-	in.Owner = strings.ToLower(strings.TrimSpace(rec[4]))
-	if in.Owner != "" {
-		if _, err := mail.ParseAddress(in.Owner); err != nil {
+	if o := strings.TrimSpace(rec[4]); o != "" {
+		// The one normal form, as the API and the matcher use: a sheet's
+		// "Amy <amy@ourco.com>" is the rep amy@ourco.com.
+		n, ok := norm(o)
+		if !ok {
 			return in, nil, fmt.Errorf("owner: %q is not an address", rec[4])
 		}
+		in.Owner = n
 	}
 	in.Phone = strings.TrimSpace(rec[5])
 	in.Country = strings.TrimSpace(rec[6])
