@@ -41,8 +41,9 @@ type contactBody struct {
 	Name  string `json:"name"`
 }
 
-// patch validates and normalizes the body: names, grades, addresses and
-// domains (matcher.Normalize), naming the field of the first problem. A
+// patch validates and normalizes the body: names, grades, addresses
+// (matcher.Normalize) and domains (matcher.CustomerDomain: www.acme.com is
+// acme.com), naming the field of the first problem. A
 // domain that isFree reports as free-mail is refused.
 func (b *customerBody) patch(create bool, isFree func(domain string) bool) (timeline.CustomerPatch, error) {
 	var p timeline.CustomerPatch
@@ -99,11 +100,10 @@ func (b *customerBody) patch(create bool, isFree func(domain string) bool) (time
 		ds := []string{}
 		for i, d := range *b.Domains {
 			field := "domains[" + strconv.Itoa(i) + "]"
-			n, ok := matcher.Normalize("x@" + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "@")))
+			dom, ok := matcher.CustomerDomain(d)
 			if !ok {
 				return p, badField{field, fmt.Sprintf("%q is not a domain", d)}
 			}
-			dom := n[strings.IndexByte(n, '@')+1:]
 			if isFree(dom) {
 				return p, badField{field, fmt.Sprintf("%s is a free-mail domain: it never identifies a customer; add the addresses under contacts", dom)}
 			}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,5 +30,19 @@ func TestCustomerWriteUsesConfiguredFreeMail(t *testing.T) {
 		if r.status != c.status || !strings.Contains(r.errorMessage(), c.message) {
 			t.Errorf("%s %s %s: %d %s, want %d %q", c.method, c.path, c.body, r.status, r.body, c.status, c.message)
 		}
+	}
+}
+
+// A domain given as the web site (www.acme.com) is stored as the domain
+// mail comes from (acme.com), unless the rest is a public suffix.
+func TestCustomerWriteDropsWWW(t *testing.T) {
+	f := newFixture(t, false)
+	r := f.do("manager", "POST", "/api/v1/customers", `{"name": "Echo Lighting", "domains": ["www.echo.example", "WWW.Echo-Licht.DE", "www.co.uk"]}`)
+	if got := fmt.Sprint(r.json(t)["domains"]); r.status != 201 || got != "[echo-licht.de echo.example www.co.uk]" {
+		t.Errorf("POST: %d domains %s", r.status, got)
+	}
+	r = f.do("manager", "PATCH", "/api/v1/customers/{Delta}", `{"domains": ["www.delta.example", "www.sales.delta-group.example"]}`)
+	if got := fmt.Sprint(r.json(t)["domains"]); r.status != 200 || got != "[delta.example sales.delta-group.example]" {
+		t.Errorf("PATCH: %d domains %s", r.status, got)
 	}
 }

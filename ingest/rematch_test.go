@@ -113,7 +113,7 @@ func (p *pipe) importCSV(csv string) timeline.ImportReport {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	rep, err := p.store.ImportCustomers(p.ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: p.p.FreeMail})
+	rep, err := p.store.ImportCustomers(p.ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: p.p.FreeMail})
 	if err != nil || len(rep.Errors) > 0 {
 		p.t.Fatalf("import: %v %v", err, rep.Errors)
 	}

@@ -53,8 +53,8 @@ type rowOutcome struct {
 // changes.
 func (s *Store) ImportCustomers(ctx context.Context, rows []SheetRow, opt ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: opt.DryRun, Rows: []RowResult{}}
-	if opt.Normalize == nil {
-		return rep, errors.New("import customers: no address normalizer")
+	if opt.Normalize == nil || opt.Domain == nil {
+		return rep, errors.New("import customers: no address or domain normalizer")
 	}
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) ImportCustomers(ctx context.Context, rows []SheetRow, opt Import
 		err := row.Err
 		var in CustomerInput
 		if err == nil {
-			in, res.Notes, err = parseCustomerRow(row.Fields, opt.Normalize, opt.FreeMail)
+			in, res.Notes, err = parseCustomerRow(row.Fields, opt)
 		}
 		var out rowOutcome
 		if err == nil {

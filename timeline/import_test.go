@@ -17,7 +17,7 @@ const importCSV = `name,domains,emails,grade,owner,phone,country
 Sunrise Trading LLC,sunrise-trading.ae,rashid@sunrise-trading.ae,B,amy@ourco.example,+971 4 352 8810,United Arab Emirates
 Sunrise Trading L.L.C.,sunrise-trading.ae,accounts@sunrise-trading.ae,C,jason@ourco.example,+971 4 352 8811,United Arab Emirates
 Broken Row Ltd,broken.example,,Z,amy@ourco.example,,UK
-Acme Corp,ACME.example,,A,,,Germany
+Acme Corp,WWW.ACME.example,,A,,,Germany
 "Quoted, Name",,not-an-address,,,,
 Lagos Brightpower,outlook.com,brightpower.ng@outlook.com,C,,,Nigeria
 `
@@ -25,7 +25,7 @@ Lagos Brightpower,outlook.com,brightpower.ng@outlook.com,C,,,Nigeria
 func (d *db) importRows(rows []timeline.SheetRow, dryRun bool) timeline.ImportReport {
 	d.t.Helper()
 	rep, err := d.store.ImportCustomers(d.ctx, rows, timeline.ImportOptions{
-		Normalize: matcher.Normalize, FreeMail: matcher.DefaultFreeMail().Contains, DryRun: dryRun, Source: "test",
+		Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: matcher.DefaultFreeMail().Contains, DryRun: dryRun, Source: "test",
 	})
 	if err != nil {
 		d.t.Fatal(err)
@@ -188,7 +188,7 @@ func TestImportXLSX(t *testing.T) {
 		{" Name ", "Domains", "Emails", "Grade", "Owner", "Phone", "Country"},
 		{"Hoffmann Lichttechnik GmbH", "hoffmann-licht.de", "einkauf@hoffmann-licht.de", "A", "kevin@ourco.example", 4989218044, "Germany"},
 		{},
-		{"  Kiwi Electrical  ", " kiwielectrical.co.nz ; kiwi.example ", "", "d"}, // short row, padded
+		{"  Kiwi Electrical  ", " www.kiwielectrical.co.nz ; kiwi.example ", "", "d"}, // short row, padded; the web site's www. dropped
 		{"Bad Domain Ltd", "not a domain", "", "", "", "", ""},
 		{"Schöne Leuchten KG", "schöne-leuchten.de", "", "C", "", "", "Germany"},
 	}

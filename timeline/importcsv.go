@@ -58,6 +58,9 @@ type Normalizer func(addr string) (string, bool)
 // ImportOptions are what an import needs from outside the store.
 type ImportOptions struct {
 	Normalize Normalizer // required: matcher.Normalize
+	// Domain normalizes a domain a sheet lists; required:
+	// matcher.CustomerDomain (which also turns www.acme.com into acme.com).
+	Domain Normalizer
 	// FreeMail reports whether a normalized domain is free-mail. Such a
 	// domain in a domains column is kept (as the file says) but never used
 	// to find a customer, take one over, or pair duplicates. May be nil.
@@ -73,15 +76,16 @@ type ImportOptions struct {
 // ImportCustomersCSV reads a customer CSV (header CSVHeader; domains and
 // emails ';'-separated) and imports it with ImportCustomers. Importing the
 // same file again changes nothing.
-func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, norm Normalizer) (ImportReport, error) {
+func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, opt ImportOptions) (ImportReport, error) {
 	rows, err := ReadCustomerFile(r)
 	if err != nil {
 		return ImportReport{}, err
 	}
-	return s.ImportCustomers(ctx, rows, ImportOptions{Normalize: norm})
+	return s.ImportCustomers(ctx, rows, opt)
 }
 
-func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool) (CustomerInput, []string, error) {
+func parseCustomerRow(rec []string, opt ImportOptions) (CustomerInput, []string, error) {
+	norm, freeMail := opt.Normalize, opt.FreeMail
 	var in CustomerInput
 	var notes []string
 	if len(rec) != len(CSVHeader) {
@@ -92,11 +96,10 @@ func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool)
 		return in, nil, errors.New("name: empty")
 	}
 	for _, d := range splitList(rec[1]) {
-		n, ok := norm("x@" + d)
+		dom, ok := opt.Domain(d)
 		if !ok {
 			return in, nil, fmt.Errorf("domains: %q is not a domain", d)
 		}
-		dom := n[strings.IndexByte(n, '@')+1:]
 		if freeMail != nil && freeMail(dom) {
 			notes = append(notes, fmt.Sprintf("domains: %s is free-mail: kept, but its senders match only by exact address", dom))
 		}

@@ -96,7 +96,7 @@ func cmdCustomersImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer a.close()
 	rep, err := a.store.ImportCustomers(ctx, rows, timeline.ImportOptions{
-		Normalize: matcher.Normalize, FreeMail: pipe.FreeMail, DryRun: *dryRun, Source: filepath.Base(name),
+		Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: pipe.FreeMail, DryRun: *dryRun, Source: filepath.Base(name),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
