@@ -20,7 +20,11 @@ func TestCustomerDomain(t *testing.T) {
 		{"www.example", "www.example", true},
 		{"wwwacme.com", "wwwacme.com", true},
 		{"www2.acme.com", "www2.acme.com", true},
-		{"mail.www.acme.com", "mail.www.acme.com", true}, // only a leading label
+		{"mail.www.acme.com", "mail.www.acme.com", true},       // only a leading label
+		{"https://www.acme.com/contact?x=1", "acme.com", true}, // a web site column
+		{"HTTP://Sales.Acme.com", "sales.acme.com", true},
+		{"http://acme.com#top", "acme.com", true},
+		{"ftp://acme.com", "", false},
 		{"not a domain", "", false},
 		{"localhost", "", false},
 		{"www.", "", false},

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// CSVHeader is the header a customer CSV (or the first row of an XLSX
-// sheet) must have.
+// CSVHeader is the header of a customer CSV (or the first row of an XLSX
+// sheet), and the order of SheetRow.Fields. ReadCustomerSheet also takes
+// these columns in another order and under other headings.
 var CSVHeader = []string{"name", "domains", "emails", "grade", "owner", "phone", "country"}
 
 // ImportReport says what an import did (or, in a dry run, would do).
@@ -156,14 +157,6 @@ func splitList(s string) []string {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
-	}
-	return out
-}
-
-func lower(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ToLower(strings.TrimSpace(s))
 	}
 	return out
 }

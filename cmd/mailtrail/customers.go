@@ -86,9 +86,12 @@ func cmdCustomersImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	rows, err := timeline.ReadCustomerFile(f)
+	rows, warnings, err := timeline.ReadCustomerSheet(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", name, w)
 	}
 	a, pipe, err := openPipeline(ctx, e)
 	if err != nil {
