@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/search"
 	"github.com/mailtrail/mailtrail/timeline"
 )
@@ -21,15 +22,29 @@ type Server struct {
 	log    *slog.Logger
 	policy timeline.Policy // follow-up cadences, working time, pool (WithPolicy)
 	reps   []string        // the configured reps' emails (WithReps)
-	routes []string        // "METHOD /pattern" of every route, as registered
+	// freeMail reports whether a normalized domain is free-mail, which a
+	// customer's domains may not be (WithFreeMail).
+	freeMail func(domain string) bool
+	routes   []string // "METHOD /pattern" of every route, as registered
 }
 
 // New builds the API; tokens maps each accepted bearer token to its name.
 func New(store *timeline.Store, index *search.Index, tokens map[string]string, log *slog.Logger) *Server {
-	s := &Server{store: store, index: index, tokens: map[[32]byte]string{}, log: log}
+	s := &Server{store: store, index: index, tokens: map[[32]byte]string{}, log: log,
+		freeMail: matcher.DefaultFreeMail().Contains}
 	for t, name := range tokens {
 		s.tokens[sha256.Sum256([]byte(t))] = name
 	}
+	return s
+}
+
+// WithFreeMail sets the free-mail list that customer domains are checked
+// against: the one the matcher uses (the embedded list with the config's
+// changes, ingest.Pipeline.FreeMail), so that the API refuses exactly the
+// domains that would never match. Without it the API uses
+// matcher.DefaultFreeMail().
+func (s *Server) WithFreeMail(isFree func(domain string) bool) *Server {
+	s.freeMail = isFree
 	return s
 }
 

@@ -41,9 +41,11 @@ type contactBody struct {
 	Name  string `json:"name"`
 }
 
-// patch validates and normalizes the body: names, grades, addresses and
-// domains (matcher.Normalize), naming the field of the first problem.
-func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
+// patch validates and normalizes the body: names, grades, addresses
+// (matcher.Normalize) and domains (matcher.CustomerDomain: www.acme.com is
+// acme.com), naming the field of the first problem. A
+// domain that isFree reports as free-mail is refused.
+func (b *customerBody) patch(create bool, isFree func(domain string) bool) (timeline.CustomerPatch, error) {
 	var p timeline.CustomerPatch
 	text := func(field string, o optString, max int, required bool) (*string, error) {
 		if !o.Set {
@@ -95,16 +97,14 @@ func (b *customerBody) patch(create bool) (timeline.CustomerPatch, error) {
 		if len(*b.Domains) > maxDomains {
 			return p, badField{"domains", fmt.Sprintf("more than %d", maxDomains)}
 		}
-		free := matcher.DefaultFreeMail()
 		ds := []string{}
 		for i, d := range *b.Domains {
 			field := "domains[" + strconv.Itoa(i) + "]"
-			n, ok := matcher.Normalize("x@" + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "@")))
+			dom, ok := matcher.CustomerDomain(d)
 			if !ok {
 				return p, badField{field, fmt.Sprintf("%q is not a domain", d)}
 			}
-			dom := n[strings.IndexByte(n, '@')+1:]
-			if free.Contains(dom) {
+			if isFree(dom) {
 				return p, badField{field, fmt.Sprintf("%s is a free-mail domain: it never identifies a customer; add the addresses under contacts", dom)}
 			}
 			if !slices.Contains(ds, dom) {
@@ -147,7 +147,7 @@ func (s *Server) customerPatch(w http.ResponseWriter, r *http.Request, create bo
 		s.fail(w, r, err)
 		return timeline.CustomerPatch{}, false
 	}
-	p, err := b.patch(create)
+	p, err := b.patch(create, s.freeMail)
 	if err != nil {
 		s.fail(w, r, err)
 		return timeline.CustomerPatch{}, false
@@ -155,7 +155,9 @@ func (s *Server) customerPatch(w http.ResponseWriter, r *http.Request, create bo
 	return p, true
 }
 
-// createCustomer: POST /api/v1/customers (admin, manager).
+// createCustomer: POST /api/v1/customers (admin, manager). The stored
+// mail it concerns is queued for re-matching in the same transaction
+// (timeline.CreateCustomer); the daemon drains the queue.
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, managers...) {
 		return
@@ -189,7 +191,9 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, c)
 }
 
-// updateCustomer: PATCH /api/v1/customers/{id} (admin, manager).
+// updateCustomer: PATCH /api/v1/customers/{id} (admin, manager). As for
+// create, the mail a change concerns is queued for re-matching in the same
+// transaction (timeline.UpdateCustomer).
 func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !require(w, r, managers...) {
 		return

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mailtrail/mailtrail/matcher"
 )
 
 // Config is the whole configuration file. Every key is documented in
@@ -135,9 +137,14 @@ type Sync struct {
 type Matching struct {
 	// AutoCreate: "all" (default: unknown corporate domains and unknown
 	// free-mail senders become customers), "corporate" (domains only) or "off".
-	AutoCreate     string   `yaml:"auto_create"`
-	FreeMailAdd    []string `yaml:"freemail_add"`
-	FreeMailRemove []string `yaml:"freemail_remove"`
+	AutoCreate string `yaml:"auto_create"`
+	// FreeMailFile replaces the embedded free-mail list with the domains
+	// of a file (one a line, "#" comments); FreeMailAdd and FreeMailRemove
+	// apply on top of either. See Matching.FreeMail.
+	FreeMailFile   string           `yaml:"freemail_file"`
+	FreeMailAdd    []string         `yaml:"freemail_add"`
+	FreeMailRemove []string         `yaml:"freemail_remove"`
+	freeMailFile   matcher.FreeMail // FreeMailFile as Validate read it
 
 	// RequireReply: a new buyer becomes a customer only once a rep has
 	// written to them; until then their mail is stored as pending_reply

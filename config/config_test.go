@@ -111,3 +111,42 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	walk("", reflect.TypeFor[Config]())
 }
+
+func TestFreeMailFile(t *testing.T) {
+	base := "database: {url: postgres://x}\nmeilisearch: {url: http://m}\n"
+	dir := t.TempDir()
+	list := dir + "/freemail.txt"
+	os.WriteFile(list, []byte("# our own list\nbuyers-mail.example\n\nQQ.com   # Tencent\n"), 0o600)
+	c, err := Parse([]byte(base+"matching: {freemail_file: "+list+", freemail_add: [extra.example], freemail_remove: [qq.com]}\n"), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Matching.FreeMail()
+	for d, want := range map[string]bool{
+		"buyers-mail.example": true, "mx.buyers-mail.example": true, "extra.example": true,
+		"qq.com":    false, // removed on top of the file
+		"gmail.com": false, // the file replaces the embedded list
+	} {
+		if f.Contains(d) != want {
+			t.Errorf("free-mail %s = %v, want %v", d, !want, want)
+		}
+	}
+	if c, _ := Parse([]byte(base), "t"); !c.Matching.FreeMail().Contains("gmail.com") {
+		t.Errorf("without a file the embedded list is not used")
+	}
+
+	bad := dir + "/bad.txt"
+	os.WriteFile(bad, []byte("gmail.com\nnot a domain!\n"), 0o600)
+	empty := dir + "/empty.txt"
+	os.WriteFile(empty, []byte("# nothing yet\n"), 0o600)
+	for file, want := range map[string]string{
+		dir + "/missing.txt": "matching.freemail_file: " + dir + "/missing.txt: no such file",
+		bad:                  "matching.freemail_file: " + bad + `: free-mail list line 2: "not" is not a domain`,
+		empty:                "matching.freemail_file: " + empty + ": lists no domain",
+	} {
+		_, err := Parse([]byte(base+"matching: {freemail_file: "+file+"}\n"), "t")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", file, err, want)
+		}
+	}
+}

@@ -29,6 +29,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("matching.auto_create", "%q is not one of all, corporate, off", c.Matching.AutoCreate)
 	}
+	if c.Matching.FreeMailFile != "" {
+		if err := c.Matching.loadFreeMailFile(); err != nil {
+			bad("matching.freemail_file", "%s: %v", c.Matching.FreeMailFile, err)
+		}
+	}
 	for i, d := range c.Company.Domains {
 		if !strings.Contains(d, ".") {
 			bad(fmt.Sprintf("company.domains[%d]", i), "%q is not a domain", d)

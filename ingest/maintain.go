@@ -16,7 +16,9 @@ import (
 
 // matchingVersion is part of the config fingerprint: bump it when a change
 // of the matching rules should re-match stored mail on upgrade.
-const matchingVersion = 1
+// 2: local parts folded to NFKC, robots told by whole words of the local
+// part (notifyme.john@ is a person).
+const matchingVersion = 2
 
 // scanLock is the pg_try_advisory_xact_lock key that lets one duplicate
 // scan run at a time whatever the number of daemons ("mtdupes").

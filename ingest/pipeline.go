@@ -46,7 +46,7 @@ func NewPipeline(cfg *config.Config, store *timeline.Store, rules *classify.Rule
 			}
 		}
 	}
-	p.freeMail = matcher.DefaultFreeMail().With(cfg.Matching.FreeMailAdd, cfg.Matching.FreeMailRemove)
+	p.freeMail = cfg.Matching.FreeMail()
 	p.matcher.Store(matcher.New(matcher.Directory{}))
 	return p
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -113,7 +114,7 @@ func (p *pipe) importCSV(csv string) timeline.ImportReport {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	rep, err := p.store.ImportCustomers(p.ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: p.p.FreeMail})
+	rep, err := p.store.ImportCustomers(p.ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: p.p.FreeMail})
 	if err != nil || len(rep.Errors) > 0 {
 		p.t.Fatalf("import: %v %v", err, rep.Errors)
 	}
@@ -329,6 +330,52 @@ func TestConfigChangeRematches(t *testing.T) {
 	}
 	if n := p.count(`SELECT count(*) FROM customers WHERE name IN ('Factory', 'Webmail')`); n != 0 {
 		t.Errorf("%d customers made from mail that is now supplier or free-mail mail are left", n)
+	}
+}
+
+// matching.freemail_file replaces the embedded list, and a change of it
+// (another file, or the same file edited, at the next start) matches the
+// stored mail again, as freemail_add does.
+func TestFreeMailFileChangeRematches(t *testing.T) {
+	p := newPipe(t, nil)
+	p.p.CheckConfig(p.ctx)
+	webmail := p.save(amy, "INBOX", mail("Kim <kim@webmail.example>", amy, "Hello", "h@webmail.example", "Hi Amy"))
+	gmail := p.save(amy, "INBOX", mail("Li <li.lighting@gmail.com>", amy, "RFQ", "rfq@gmail.com", "Please quote."))
+	if got := p.on(webmail) + " " + p.on(gmail); got != "Webmail Li" {
+		t.Fatalf("before: %s", got)
+	}
+	file := t.TempDir() + "/freemail.txt"
+	restart := func(list string) int {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(list), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.cfg.Matching.FreeMailFile = file
+		if err := p.cfg.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		p.p = ingest.NewPipeline(p.cfg, p.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		n, err := p.p.CheckConfig(p.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.maintain()
+		return n
+	}
+	if n := restart("# ours\nwebmail.example\n"); n != 2 {
+		t.Errorf("a free-mail file queued %d messages, want both", n)
+	}
+	if got := p.on(webmail); got != "Kim" {
+		t.Errorf("mail from a domain of the file: %s, want a customer for the address named Kim", got)
+	}
+	if p.p.FreeMail("gmail.com") {
+		t.Errorf("gmail.com is free-mail although the file replaces the embedded list")
+	}
+	if n := restart("# ours\nwebmail.example\ngmail.com\n"); n != 2 {
+		t.Errorf("the edited file queued %d messages, want both", n)
+	}
+	if n := restart("# ours\nwebmail.example\ngmail.com\n"); n != 0 {
+		t.Errorf("an unchanged file queued %d messages", n)
 	}
 }
 

@@ -15,6 +15,7 @@ var normalizeSeeds = []string{
 	"m@schöne-leuchten.de", "info@светлыйдом.рф", "abc＠qq.com", "abc@qq。com", `"a b"@x.org`,
 	`"a<b"@x.org`, "a@[1.2.3.4]", "undisclosed-recipients:;", "mailto:x@y.z", "=?utf-8?q?x?= <a@b.c>",
 	"a@xn--.com", "a@xn--zz.com", "<>", "@", "a@b", "a@b.c.", "\"\\\"\"@x.com", "a@-x-.com",
+	"ｊｏｈｎ@qq.com", "go\u0308tz@x.de", "\ufb01@x.com", "＂ａ ｂ＂@x.org", "a\ufe6bb@x.com",
 }
 
 func FuzzNormalize(f *testing.F) {

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxAddrLen bounds the input we look at. RFC 5321 4.5.3.1 allows 64 octets
@@ -187,11 +188,22 @@ func lastAtOutsideQuotes(s string) int {
 	return at
 }
 
-// normalizeLocal lower-cases a local part and checks it holds nothing that
-// cannot be in an address. RFC 6531 allows UTF-8 local parts.
+// normalizeLocal folds a local part and checks it holds nothing that
+// cannot be in an address. RFC 6531 allows UTF-8 local parts, and RFC 6532
+// 3.1 asks for them in NFC; we fold further, to NFKC, as UTS #46 does for
+// domains: full-width letters typed on Chinese keyboards ("ｊｏｈｎ") are
+// ASCII, and a decomposed "ö" is the precomposed one. Then it is
+// lower-cased (and composed again, since lower-casing can leave a
+// string that NFKC would change, and Normalize must be idempotent).
 func normalizeLocal(l string) (string, bool) {
 	if l == "" || len(l) > 128 {
 		return "", false
+	}
+	if !isASCII(l) {
+		l = norm.NFKC.String(strings.ToLower(norm.NFKC.String(l)))
+		if len(l) > 128 {
+			return "", false
+		}
 	}
 	if l[0] == '"' {
 		if len(l) < 3 || l[len(l)-1] != '"' {

@@ -24,6 +24,12 @@ func TestNormalize(t *testing.T) {
 		// full-width forms typed on Chinese keyboards
 		{"abc＠qq.com", "abc@qq.com"},
 		{"abc@qq。com", "abc@qq.com"},
+		{"ｊｏｈｎ@qq.com", "john@qq.com"}, // full-width local part
+		{"ＪＯＨＮ.Ｗｕ＠ｑｑ．ｃｏｍ", "john.wu@qq.com"},
+		{"go\u0308tz@example.de", "g\u00f6tz@example.de"}, // decomposed ö is the precomposed one
+		{"G\u00d6TZ@example.de", "g\u00f6tz@example.de"},
+		{"ｆｉ@x.com", "fi@x.com"},
+		{"\ufb01le@x.com", "file@x.com"}, // the ligature fi
 		// quoted local parts
 		{`"john.smith"@example.com`, "john.smith@example.com"},
 		{`"John Smith"@Example.com`, `"john smith"@example.com`},
@@ -64,7 +70,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestNormalizeIdempotent(t *testing.T) {
-	for _, in := range []string{"x@example.com", "Ab <A@B.CO.UK>", "m@schöne-leuchten.de", `"a b"@x.org`} {
+	for _, in := range []string{"x@example.com", "Ab <A@B.CO.UK>", "m@schöne-leuchten.de", `"a b"@x.org`, "ＪＯＨＮ@qq.com", "Go\u0308tz@x.de"} {
 		n, ok := Normalize(in)
 		if !ok {
 			t.Fatalf("Normalize(%q) rejected", in)

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -177,29 +178,64 @@ func (m *Matcher) addressInName(name, real string) (Resolution, int32, bool) {
 	return Resolution{}, -1, false
 }
 
-// robotMarks are substrings of a local part (separators removed) that mark
-// an automated sender. Role addresses such as info@ or sales@ are people.
-var robotMarks = []string{
-	"noreply", "donotreply", "mailerdaemon", "postmaster", "notification", "notify", "bounce",
-	"noresponder", "naoresponda", "noresponda", "nepasrepondre", "nichtantworten",
-	"microsoftexchange", // Exchange NDRs: MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@
-}
+// robotWords are what an automated sender's local part says, as whole
+// words: see isRobot. Role addresses such as info@ or sales@ are people.
+var robotWords = setOf(
+	"noreply", "donotreply", "mailerdaemon", "postmaster", "notification", "notifications", "notify",
+	"notifier", "bounce", "bounces", "noresponder", "naoresponda", "noresponda", "nepasrepondre",
+	"nichtantworten",
+)
 
+// isRobot reports whether a (lower-case) local part names an automated
+// sender. It is split into words on ".", "_", "-", "+" and "=", and each
+// run of consecutive words, joined, is looked up in robotWords with any
+// trailing digits dropped: "no-reply", "do_not_reply", "mailer-daemon",
+// "rfq-noreply", "bounces+1234" and "noreply2" are robots. A word that
+// merely contains one is not evidence: "notifyme.john" and "bouncer.li"
+// are people. Exchange's non-delivery reports come from
+// "MicrosoftExchange" and a hex id.
 func isRobot(local string) bool {
-	var buf [64]byte
-	b := buf[:0]
-	for i := 0; i < len(local); i++ {
-		switch c := local[i]; c {
-		case '-', '_', '.', '+', '=':
-		default:
-			b = append(b, c)
+	var words [12]string
+	n, start := 0, 0
+	for i := 0; i <= len(local) && n < len(words); i++ {
+		if i < len(local) && strings.IndexByte(".-_+=", local[i]) < 0 {
+			continue
 		}
+		if i > start {
+			words[n] = local[start:i]
+			n++
+		}
+		start = i + 1
 	}
-	s := string(b) // on the stack for short local parts: it does not escape
-	for _, mark := range robotMarks {
-		if strings.Contains(s, mark) {
-			return true
+	var buf [64]byte
+	for i := 0; i < n; i++ {
+		b := buf[:0]
+		for j := i; j < n && len(b)+len(words[j]) <= len(buf); j++ {
+			b = append(b, words[j]...)
+			if robotRun(b) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func robotRun(b []byte) bool {
+	if rest, ok := bytes.CutPrefix(b, []byte("microsoftexchange")); ok && isHex(rest) {
+		return true
+	}
+	k := len(b)
+	for k > 0 && b[k-1] >= '0' && b[k-1] <= '9' {
+		k--
+	}
+	return robotWords[string(b[:k])] // no allocation: a map lookup by converted bytes
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

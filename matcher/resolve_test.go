@@ -245,3 +245,47 @@ func TestCompanyCore(t *testing.T) {
 		}
 	}
 }
+
+// The robot check looks at whole words of the local part, both ways.
+func TestIsRobot(t *testing.T) {
+	for _, c := range []struct {
+		local string
+		robot bool
+	}{
+		{"noreply", true},
+		{"no-reply", true},
+		{"no_reply", true},
+		{"do-not-reply", true},
+		{"donotreply", true},
+		{"mailer-daemon", true},
+		{"postmaster", true},
+		{"notifications", true},
+		{"notification.service", true},
+		{"rfq-noreply", true},
+		{"exhibitor-noreply", true},
+		{"noreply2", true},
+		{"bounces+12345-john=example.com", true},
+		{"bounce-mc.us1_1234.5678-li=acme.com", true},
+		{"nao-responda", true},
+		{"ne_pas_repondre", true},
+		{"microsoftexchange329e71ec88ae4615bbc36ab6ce41109e", true},
+		{"notifyme.john", false}, // a word that only contains a mark
+		{"john.notifyme", false},
+		{"bouncer.li", false},
+		{"noreplyhelen", false},
+		{"postmasters.guild", false},
+		{"info", false},
+		{"sales", false},
+		{"no", false},
+		{"reply", false},
+		{"li.wei", false},
+		{"microsoftexchangefan.bob", false},
+	} {
+		if got := isRobot(c.local); got != c.robot {
+			t.Errorf("isRobot(%q) = %v, want %v", c.local, got, c.robot)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { isRobot("do-not-reply.notifications") }); n != 0 {
+		t.Errorf("isRobot allocates %v times", n)
+	}
+}

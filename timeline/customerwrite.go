@@ -40,13 +40,23 @@ type CustomerPatch struct {
 // CreateCustomer inserts a customer given by the API. Unlike
 // UpsertCustomer (the CSV import), it never merges into an existing
 // customer: a name, domain or address already in use is a *FieldConflict.
-// The owner, when set, gets an owner_changes row (via, actor).
-func CreateCustomer(ctx context.Context, db DB, in CustomerInput, via, actor string) (int64, error) {
-	if err := checkConflicts(ctx, db, 0, &in.Name, &in.Domains, contactEmails(in.Contacts)); err != nil {
+// Customers created from mail are the exception, as in an import: one that
+// holds one of the domains (or a subdomain) or addresses is merged into
+// the new customer (an audit row by "<via>:<actor>"), so its mail moves
+// with it. The owner, when set, gets an owner_changes row (via, actor).
+// The stored mail the new customer can concern is queued for re-matching
+// and the duplicate scan marked due, in tx (see afterCustomerWrite).
+func CreateCustomer(ctx context.Context, tx pgx.Tx, in CustomerInput, via, actor string) (int64, error) {
+	emails := contactEmails(in.Contacts)
+	autos, err := autoCustomersOf(ctx, tx, 0, in.Domains, *emails)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkConflicts(ctx, tx, 0, autos, &in.Name, &in.Domains, emails); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := db.QueryRow(ctx, `
+	err = tx.QueryRow(ctx, `
 		INSERT INTO customers (name, grade, owner, phone, country, edited_at, edited_by)
 		VALUES ($1, $2, $3, $4, $5, now(), $6) RETURNING id`,
 		in.Name, nullable(in.Grade), nullable(in.Owner), in.Phone, in.Country, editedBy(via, actor)).Scan(&id)
@@ -54,26 +64,37 @@ func CreateCustomer(ctx context.Context, db DB, in CustomerInput, via, actor str
 		return 0, fmt.Errorf("insert customer %q: %w", in.Name, err)
 	}
 	if in.Owner != "" {
-		if err := auditOwner(ctx, db, id, "", in.Owner, via, actor); err != nil {
+		if err := auditOwner(ctx, tx, id, "", in.Owner, via, actor); err != nil {
 			return 0, err
 		}
 	}
-	if err := setDomains(ctx, db, id, in.Domains); err != nil {
+	if err := setDomains(ctx, tx, id, in.Domains); err != nil {
 		return 0, err
 	}
-	return id, setContacts(ctx, db, id, in.Contacts)
+	if err := setContacts(ctx, tx, id, in.Contacts); err != nil {
+		return 0, err
+	}
+	if err := takeOver(ctx, tx, id, autos, via+":"+actor); err != nil {
+		return 0, err
+	}
+	return id, afterCustomerWrite(ctx, tx, id, matchKeys{}, true, true, via)
 }
 
 // UpdateCustomer applies p to customer id: ErrNotFound when it does not
 // exist, *FieldConflict when a new name, domain or address belongs to
-// another customer. The customer is marked as edited by a person (see
+// another customer (customers created from mail are taken over instead,
+// as by CreateCustomer). The customer is marked as edited by a person (see
 // editedBy), even when p changes nothing: someone chose these values. An
-// owner change is audited (via, actor); a name change
-// queues the customer's events for re-indexing, since search documents
-// carry the customer's name. Run it in a transaction.
-func UpdateCustomer(ctx context.Context, db DB, id int64, p CustomerPatch, via, actor string) error {
-	var oldName, oldOwner string
-	err := db.QueryRow(ctx, `SELECT name, coalesce(owner, '') FROM customers WHERE id = $1 FOR UPDATE`, id).Scan(&oldName, &oldOwner)
+// owner change is audited (via, actor); a name change queues the
+// customer's events for re-indexing, since search documents carry the
+// customer's name. A change of the name, domains or contacts queues the
+// stored mail it can move for re-matching, and one of those or the phone
+// marks the duplicate scan due (see afterCustomerWrite). Run it in a
+// transaction.
+func UpdateCustomer(ctx context.Context, tx pgx.Tx, id int64, p CustomerPatch, via, actor string) error {
+	var oldName, oldOwner, oldPhone string
+	err := tx.QueryRow(ctx, `SELECT name, coalesce(owner, ''), phone FROM customers WHERE id = $1 FOR UPDATE`, id).
+		Scan(&oldName, &oldOwner, &oldPhone)
 	if err != nil {
 		return notFound(err)
 	}
@@ -81,10 +102,20 @@ func UpdateCustomer(ctx context.Context, db DB, id int64, p CustomerPatch, via, 
 	if p.Contacts != nil {
 		emails = contactEmails(*p.Contacts)
 	}
-	if err := checkConflicts(ctx, db, id, p.Name, p.Domains, emails); err != nil {
+	var autos []int64
+	if p.Domains != nil || emails != nil {
+		if autos, err = autoCustomersOf(ctx, tx, id, derefList(p.Domains), derefList(emails)); err != nil {
+			return err
+		}
+	}
+	if err := checkConflicts(ctx, tx, id, autos, p.Name, p.Domains, emails); err != nil {
 		return err
 	}
-	_, err = db.Exec(ctx, `
+	before, err := readMatchKeys(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
 		UPDATE customers SET
 			name = coalesce($2, name),
 			grade = CASE WHEN $3::text IS NULL THEN grade ELSE nullif($3, '') END,
@@ -96,32 +127,37 @@ func UpdateCustomer(ctx context.Context, db DB, id int64, p CustomerPatch, via, 
 		return fmt.Errorf("update customer %d: %w", id, err)
 	}
 	if p.Owner != nil && *p.Owner != oldOwner {
-		if err := setOwner(ctx, db, id, oldOwner, *p.Owner, via, actor); err != nil {
+		if err := setOwner(ctx, tx, id, oldOwner, *p.Owner, via, actor); err != nil {
 			return err
 		}
 	}
-	if p.Name != nil && *p.Name != oldName {
-		if _, err := db.Exec(ctx, `INSERT INTO search_outbox (event_id) SELECT id FROM events WHERE customer_id = $1`, id); err != nil {
+	renamed := p.Name != nil && *p.Name != oldName
+	if renamed {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_outbox (event_id) SELECT id FROM events WHERE customer_id = $1`, id); err != nil {
 			return fmt.Errorf("queue re-index of customer %d: %w", id, err)
 		}
 	}
 	if p.Domains != nil {
-		if _, err := db.Exec(ctx, `DELETE FROM customer_domains WHERE customer_id = $1 AND NOT domain = ANY($2)`, id, nonNil(*p.Domains)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_domains WHERE customer_id = $1 AND NOT domain = ANY($2)`, id, nonNil(*p.Domains)); err != nil {
 			return fmt.Errorf("remove domains of customer %d: %w", id, err)
 		}
-		if err := setDomains(ctx, db, id, *p.Domains); err != nil {
+		if err := setDomains(ctx, tx, id, *p.Domains); err != nil {
 			return err
 		}
 	}
 	if p.Contacts != nil {
-		if _, err := db.Exec(ctx, `DELETE FROM contacts WHERE customer_id = $1 AND NOT email = ANY($2)`, id, nonNil(*emails)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM contacts WHERE customer_id = $1 AND NOT email = ANY($2)`, id, nonNil(*emails)); err != nil {
 			return fmt.Errorf("remove contacts of customer %d: %w", id, err)
 		}
-		if err := setContacts(ctx, db, id, *p.Contacts); err != nil {
+		if err := setContacts(ctx, tx, id, *p.Contacts); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := takeOver(ctx, tx, id, autos, via+":"+actor); err != nil {
+		return err
+	}
+	rephoned := p.Phone != nil && *p.Phone != oldPhone
+	return afterCustomerWrite(ctx, tx, id, before, renamed, renamed || rephoned, via)
 }
 
 // OwnerChange is one row of the ownership audit trail.
@@ -191,11 +227,12 @@ func OwnerChanges(ctx context.Context, db DB, customerID int64) ([]OwnerChange, 
 }
 
 // checkConflicts refuses a name, domain or address that another customer
-// than self (0: none) already has. nil arguments are not checked.
-func checkConflicts(ctx context.Context, db DB, self int64, name *string, domains, emails *[]string) error {
+// than self (0: none) and those in except already has. nil arguments are
+// not checked.
+func checkConflicts(ctx context.Context, db DB, self int64, except []int64, name *string, domains, emails *[]string) error {
 	conflict := func(field, value, sql string) error {
 		var f FieldConflict
-		err := db.QueryRow(ctx, sql, value, self).Scan(&f.CustomerID, &f.Customer)
+		err := db.QueryRow(ctx, sql, value, self, nonNilIDs(except)).Scan(&f.CustomerID, &f.Customer)
 		if err == pgx.ErrNoRows {
 			return nil
 		}
@@ -207,7 +244,7 @@ func checkConflicts(ctx context.Context, db DB, self int64, name *string, domain
 	}
 	if name != nil {
 		if err := conflict("name", *name, `
-			SELECT id, name FROM customers WHERE lower(name) = lower($1) AND id <> $2 ORDER BY id LIMIT 1`); err != nil {
+			SELECT id, name FROM customers WHERE lower(name) = lower($1) AND id <> $2 AND NOT id = ANY($3) ORDER BY id LIMIT 1`); err != nil {
 			return err
 		}
 	}
@@ -215,7 +252,7 @@ func checkConflicts(ctx context.Context, db DB, self int64, name *string, domain
 		for _, d := range *domains {
 			if err := conflict("domains", d, `
 				SELECT c.id, c.name FROM customer_domains d JOIN customers c ON c.id = d.customer_id
-				WHERE d.domain = $1 AND c.id <> $2 ORDER BY c.id LIMIT 1`); err != nil {
+				WHERE d.domain = $1 AND c.id <> $2 AND NOT c.id = ANY($3) ORDER BY c.id LIMIT 1`); err != nil {
 				return err
 			}
 		}
@@ -224,7 +261,7 @@ func checkConflicts(ctx context.Context, db DB, self int64, name *string, domain
 		for _, e := range *emails {
 			if err := conflict("contacts", e, `
 				SELECT c.id, c.name FROM contacts k JOIN customers c ON c.id = k.customer_id
-				WHERE k.email = $1 AND c.id <> $2 ORDER BY c.id LIMIT 1`); err != nil {
+				WHERE k.email = $1 AND c.id <> $2 AND NOT c.id = ANY($3) ORDER BY c.id LIMIT 1`); err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,7 @@ const (
 	ReasonSameDomain    = "same_domain"    // both list the domain (free-mail domains excepted)
 	ReasonSharedContact = "shared_contact" // both have the address as a contact
 	ReasonSameName      = "same_name"      // names equal after NameKey
-	ReasonSamePhone     = "same_phone"     // a phone number equal after PhoneKeys
+	ReasonSamePhone     = "same_phone"     // one phone number (SamePhone)
 )
 
 var reasonWeight = map[string]float64{
@@ -110,7 +110,15 @@ func ScanDuplicates(ctx context.Context, db DB, ignoreDomain func(string) bool) 
 			return ScanResult{}, fmt.Errorf("scan duplicates (%s): %w", q.reason, err)
 		}
 	}
-	names, phones := map[string][]int64{}, map[string][]int64{}
+	// Names pair on equal keys; phones are grouped by their last digits
+	// and compared pairwise within a group, since "one number" is not an
+	// equivalence (SamePhone: a national number matches the same digits
+	// after any country code, two country codes must agree).
+	type customerPhone struct {
+		id    int64
+		phone Phone
+	}
+	names, phones := map[string][]int64{}, map[string][]customerPhone{}
 	rows, err := db.Query(ctx, `SELECT id, name, phone FROM customers ORDER BY id`)
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan duplicates (names): %w", err)
@@ -121,24 +129,36 @@ func ScanDuplicates(ctx context.Context, db DB, ignoreDomain func(string) bool) 
 		if k := NameKey(name); k != "" {
 			names[k] = append(names[k], id)
 		}
-		for _, k := range PhoneKeys(phone) {
-			if ids := phones[k]; len(ids) == 0 || ids[len(ids)-1] != id {
-				phones[k] = append(ids, id)
-			}
+		for _, p := range Phones(phone) {
+			k := phoneGroupKey(p)
+			phones[k] = append(phones[k], customerPhone{id, p})
 		}
 		return nil
 	})
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan duplicates (names): %w", err)
 	}
-	for reason, groups := range map[string]map[string][]int64{ReasonSameName: names, ReasonSamePhone: phones} {
-		for k, ids := range groups {
-			if len(ids) < 2 || len(ids) > maxGroup {
-				continue
+	for k, ids := range names {
+		if len(ids) < 2 || len(ids) > maxGroup {
+			continue
+		}
+		for i := range ids {
+			for j := i + 1; j < len(ids); j++ {
+				add(ids[i], ids[j], Reason{ReasonSameName, k})
 			}
-			for i := range ids {
-				for j := i + 1; j < len(ids); j++ {
-					add(ids[i], ids[j], Reason{reason, k})
+		}
+	}
+	for _, g := range phones {
+		if len(g) < 2 || len(g) > maxGroup {
+			continue
+		}
+		for i := range g {
+			for j := i + 1; j < len(g); j++ {
+				if g[i].id == g[j].id {
+					continue
+				}
+				if detail, ok := SamePhone(g[i].phone, g[j].phone); ok {
+					add(g[i].id, g[j].id, Reason{ReasonSamePhone, detail})
 				}
 			}
 		}

@@ -56,8 +56,8 @@ type rowOutcome struct {
 // changes.
 func (s *Store) ImportCustomers(ctx context.Context, rows []SheetRow, opt ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: opt.DryRun, Rows: []RowResult{}}
-	if opt.Normalize == nil {
-		return rep, errors.New("import customers: no address normalizer")
+	if opt.Normalize == nil || opt.Domain == nil {
+		return rep, errors.New("import customers: no address or domain normalizer")
 	}
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Store) ImportCustomers(ctx context.Context, rows []SheetRow, opt Import
 		err := row.Err
 		var in CustomerInput
 		if err == nil {
-			in, res.Notes, err = parseCustomerRow(row.Fields, opt.Normalize, opt.FreeMail)
+			in, res.Notes, err = parseCustomerRow(row.Fields, opt)
 		}
 		var out rowOutcome
 		if err == nil {
@@ -172,19 +172,9 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 	}
 
 	// Customers created from mail for this company are taken over.
-	rows, err := tx.Query(ctx, `
-		SELECT c.id FROM customers c
-		WHERE c.auto_created AND c.id <> $1 AND (
-			EXISTS (SELECT 1 FROM customer_domains d, unnest($2::text[]) r
-				WHERE d.customer_id = c.id AND (d.domain = r OR right(d.domain, length(r) + 1) = '.' || r))
-			OR EXISTS (SELECT 1 FROM contacts k WHERE k.customer_id = c.id AND k.email = ANY($3)))
-		ORDER BY c.id`, id, domains, emails)
+	autos, err := autoCustomersOf(ctx, tx, id, domains, emails)
 	if err != nil {
-		return out, fmt.Errorf("find customers created from mail: %w", err)
-	}
-	autos, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return out, fmt.Errorf("find customers created from mail: %w", err)
+		return out, err
 	}
 	by := fmt.Sprintf("import line %d", res.Line)
 	if opt.Source != "" {

@@ -17,7 +17,7 @@ const importCSV = `name,domains,emails,grade,owner,phone,country
 Sunrise Trading LLC,sunrise-trading.ae,rashid@sunrise-trading.ae,B,amy@ourco.example,+971 4 352 8810,United Arab Emirates
 Sunrise Trading L.L.C.,sunrise-trading.ae,accounts@sunrise-trading.ae,C,jason@ourco.example,+971 4 352 8811,United Arab Emirates
 Broken Row Ltd,broken.example,,Z,amy@ourco.example,,UK
-Acme Corp,ACME.example,,A,,,Germany
+Acme Corp,WWW.ACME.example,,A,,,Germany
 "Quoted, Name",,not-an-address,,,,
 Lagos Brightpower,outlook.com,brightpower.ng@outlook.com,C,,,Nigeria
 `
@@ -25,7 +25,7 @@ Lagos Brightpower,outlook.com,brightpower.ng@outlook.com,C,,,Nigeria
 func (d *db) importRows(rows []timeline.SheetRow, dryRun bool) timeline.ImportReport {
 	d.t.Helper()
 	rep, err := d.store.ImportCustomers(d.ctx, rows, timeline.ImportOptions{
-		Normalize: matcher.Normalize, FreeMail: matcher.DefaultFreeMail().Contains, DryRun: dryRun, Source: "test",
+		Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: matcher.DefaultFreeMail().Contains, DryRun: dryRun, Source: "test",
 	})
 	if err != nil {
 		d.t.Fatal(err)
@@ -165,7 +165,7 @@ func TestImportCSV(t *testing.T) {
 	// A new list matched by domain or address updates, not duplicates.
 	rows = read(t, []byte("name,domains,emails,grade,owner,phone,country\n"+
 		"Sunrise Trading Co,,accounts@sunrise-trading.ae,A,,,\n"+
-		"ACME Corporation,acme.example,,,,+49 1234567,\n"))
+		"ACME Corporation,acme.example,,,Amy Zhang <Amy@OurCo.example>,+49 1234567,\n"))
 	upd := d.importRows(rows, false)
 	if upd.Created != 0 || upd.Updated != 2 || upd.Rows[0].CustomerID != sunrise || upd.Rows[1].CustomerID != acme ||
 		upd.Rows[0].MatchedBy != "email accounts@sunrise-trading.ae" {
@@ -174,6 +174,9 @@ func TestImportCSV(t *testing.T) {
 	c, _ = timeline.GetCustomer(d.ctx, d.store.Pool, acme)
 	if c.Name != "ACME Corporation" || c.Grade != "A" || c.Phone != "+49 1234567" || c.Country != "Germany" {
 		t.Errorf("Acme after update = %+v: a blank cell keeps the value", c)
+	}
+	if c.Owner != "amy@ourco.example" {
+		t.Errorf("owner cell %q stored as %q, want the normalized address", "Amy Zhang <Amy@OurCo.example>", c.Owner)
 	}
 	// Each customer a row changed is marked as edited by that row.
 	if got := d.ids(`SELECT id FROM customers WHERE edited_by = 'import test line 2'`); !slices.Equal(got, []int64{sunrise}) {
@@ -209,7 +212,7 @@ func TestImportXLSX(t *testing.T) {
 		{" Name ", "Domains", "Emails", "Grade", "Owner", "Phone", "Country"},
 		{"Hoffmann Lichttechnik GmbH", "hoffmann-licht.de", "einkauf@hoffmann-licht.de", "A", "kevin@ourco.example", 4989218044, "Germany"},
 		{},
-		{"  Kiwi Electrical  ", " kiwielectrical.co.nz ; kiwi.example ", "", "d"}, // short row, padded
+		{"  Kiwi Electrical  ", " www.kiwielectrical.co.nz ; kiwi.example ", "", "d"}, // short row, padded; the web site's www. dropped
 		{"Bad Domain Ltd", "not a domain", "", "", "", "", ""},
 		{"Schöne Leuchten KG", "schöne-leuchten.de", "", "C", "", "", "Germany"},
 	}
@@ -254,7 +257,7 @@ func TestImportXLSX(t *testing.T) {
 	// Files that are not a customer list are refused with the reason.
 	for name, b := range map[string][]byte{
 		"old xls":    {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1},
-		"bad header": []byte("company,domain\nx,y\n"),
+		"bad header": []byte("colour,size\nx,y\n"),
 		"empty":      nil,
 	} {
 		if _, err := timeline.ReadCustomerFile(bytes.NewReader(b)); err == nil {
@@ -266,5 +269,104 @@ func TestImportXLSX(t *testing.T) {
 	empty.Write(&buf)
 	if _, err := timeline.ReadCustomerFile(&buf); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty workbook: %v", err)
+	}
+}
+
+// A sheet's own headings, in its own order, fill the customer fields;
+// other columns are ignored with a warning; a missing name column or one
+// field given twice is an error naming the columns.
+func TestImportHeaders(t *testing.T) {
+	d := newDB(t)
+	const header = "Website,Company,E-Mail,Notes,Tel,Mobile,Sales Rep,Level,国家"
+	csv := header + "\n" +
+		"https://www.acme.example/,Acme Corp,li@acme.example,call back,+49 89 1234567,+49 170 1234567,Amy <amy@ourco.example>,b,Germany\n" +
+		"kiwi.example,Kiwi Electrical,,,,,,,\n" +
+		"short.example,Short Row\n"
+	xlsx := func(rows ...[]any) []byte {
+		f := excelize.NewFile()
+		for i, row := range rows {
+			for j, v := range row {
+				cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+				f.SetCellValue(f.GetSheetName(0), cell, v)
+			}
+		}
+		var buf bytes.Buffer
+		if err := f.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	sheet := xlsx(
+		[]any{"ＣＯＭＰＡＮＹ", "domain", "Contacts", "rating", "salesperson", "telephone", "Country"},
+		[]any{"Hoffmann Lichttechnik GmbH", "www.hoffmann-licht.de", "einkauf@hoffmann-licht.de", "A", "kevin@ourco.example", 4989218044, "Germany", "", "stray"},
+	)
+	for _, tc := range []struct {
+		name     string
+		file     []byte
+		fields   [][]string
+		errs     []string
+		warnings []string
+	}{
+		{"csv", []byte(csv), [][]string{
+			{"Acme Corp", "https://www.acme.example/", "li@acme.example", "b", "Amy <amy@ourco.example>", "+49 89 1234567; +49 170 1234567", "Germany"},
+			{"Kiwi Electrical", "kiwi.example", "", "", "", "", ""},
+			{"Short Row", "short.example", "", "", "", "", ""},
+		}, []string{"", "", "2 fields, want 9"}, []string{`line 1: column 4 "Notes" is not a customer field`}},
+		{"xlsx", sheet, [][]string{
+			{"Hoffmann Lichttechnik GmbH", "www.hoffmann-licht.de", "einkauf@hoffmann-licht.de", "A", "kevin@ourco.example", "4989218044", "Germany"},
+		}, []string{""}, []string{`XLSX sheet "Sheet1": column I has values (row 2) but no heading: ignored`}},
+	} {
+		rows, warnings, err := timeline.ReadCustomerSheet(bytes.NewReader(tc.file))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(rows) != len(tc.fields) {
+			t.Fatalf("%s: rows %+v", tc.name, rows)
+		}
+		for i, r := range rows {
+			errOK := (r.Err == nil) == (tc.errs[i] == "") && (r.Err == nil || strings.Contains(r.Err.Error(), tc.errs[i]))
+			if !slices.Equal(r.Fields, tc.fields[i]) || !errOK {
+				t.Errorf("%s row %d = %q, %v; want %q, %q", tc.name, i, r.Fields, r.Err, tc.fields[i], tc.errs[i])
+			}
+		}
+		if len(warnings) != len(tc.warnings) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, warnings, tc.warnings)
+		}
+		for i := range min(len(warnings), len(tc.warnings)) {
+			if !strings.Contains(warnings[i], tc.warnings[i]) {
+				t.Errorf("%s: warning %q, want one containing %q", tc.name, warnings[i], tc.warnings[i])
+			}
+		}
+	}
+
+	rows := read(t, []byte(csv))
+	rep := d.importRows(rows, false)
+	if rep.Created != 2 || len(rep.Errors) != 1 {
+		t.Errorf("import = %+v", rep)
+	}
+	c, _ := timeline.GetCustomer(d.ctx, d.store.Pool, rep.Rows[0].CustomerID)
+	if c.Name != "Acme Corp" || !slices.Equal(c.Domains, []string{"acme.example"}) || !slices.Equal(c.Emails, []string{"li@acme.example"}) ||
+		c.Grade != "B" || c.Owner != "amy@ourco.example" || c.Phone != "+49 89 1234567; +49 170 1234567" || c.Country != "Germany" {
+		t.Errorf("Acme from a sheet with its own headings = %+v", c)
+	}
+	rep = d.importRows(read(t, sheet), false)
+	c, _ = timeline.GetCustomer(d.ctx, d.store.Pool, rep.Rows[0].CustomerID)
+	if rep.Created != 1 || c.Owner != "kevin@ourco.example" || c.Grade != "A" || !slices.Equal(c.Domains, []string{"hoffmann-licht.de"}) {
+		t.Errorf("Hoffmann from an XLSX with its own headings = %+v (%+v)", c, rep)
+	}
+
+	for name, tc := range map[string]struct {
+		file []byte
+		want string
+	}{
+		"no name":         {[]byte("Domain,E-mail\nx.example,a@x.example\n"), `line 1: header "Domain,E-mail" has no name column`},
+		"name twice":      {[]byte("Company,Customer,Domain\nA,B,x.example\n"), `line 1: column 1 "Company" and column 2 "Customer" are both the name column`},
+		"grade twice":     {[]byte("name,grade,level\nA,B,C\n"), `column 2 "grade" and column 3 "level" are both the grade column`},
+		"xlsx no name":    {xlsx([]any{"Website", "Tel"}, []any{"x.example", "1234567"}), `XLSX sheet "Sheet1" row 1: header "Website,Tel" has no name column`},
+		"xlsx name twice": {xlsx([]any{"客户名称", "Country", "Company"}), `XLSX sheet "Sheet1" row 1: column A "客户名称" and column C "Company" are both the name column`},
+	} {
+		if _, _, err := timeline.ReadCustomerSheet(bytes.NewReader(tc.file)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
+		}
 	}
 }

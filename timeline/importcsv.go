@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"strings"
 )
 
-// CSVHeader is the header a customer CSV (or the first row of an XLSX
-// sheet) must have.
+// CSVHeader is the header of a customer CSV (or the first row of an XLSX
+// sheet), and the order of SheetRow.Fields. ReadCustomerSheet also takes
+// these columns in another order and under other headings.
 var CSVHeader = []string{"name", "domains", "emails", "grade", "owner", "phone", "country"}
 
 // ImportReport says what an import did (or, in a dry run, would do).
@@ -59,6 +59,9 @@ type Normalizer func(addr string) (string, bool)
 // ImportOptions are what an import needs from outside the store.
 type ImportOptions struct {
 	Normalize Normalizer // required: matcher.Normalize
+	// Domain normalizes a domain a sheet lists; required:
+	// matcher.CustomerDomain (which also turns www.acme.com into acme.com).
+	Domain Normalizer
 	// FreeMail reports whether a normalized domain is free-mail. Such a
 	// domain in a domains column is kept (as the file says) but never used
 	// to find a customer, take one over, or pair duplicates. May be nil.
@@ -74,15 +77,16 @@ type ImportOptions struct {
 // ImportCustomersCSV reads a customer CSV (header CSVHeader; domains and
 // emails ';'-separated) and imports it with ImportCustomers. Importing the
 // same file again changes nothing.
-func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, norm Normalizer) (ImportReport, error) {
+func (s *Store) ImportCustomersCSV(ctx context.Context, r io.Reader, opt ImportOptions) (ImportReport, error) {
 	rows, err := ReadCustomerFile(r)
 	if err != nil {
 		return ImportReport{}, err
 	}
-	return s.ImportCustomers(ctx, rows, ImportOptions{Normalize: norm})
+	return s.ImportCustomers(ctx, rows, opt)
 }
 
-func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool) (CustomerInput, []string, error) {
+func parseCustomerRow(rec []string, opt ImportOptions) (CustomerInput, []string, error) {
+	norm, freeMail := opt.Normalize, opt.FreeMail
 	var in CustomerInput
 	var notes []string
 	if len(rec) != len(CSVHeader) {
@@ -93,11 +97,10 @@ func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool)
 		return in, nil, errors.New("name: empty")
 	}
 	for _, d := range splitList(rec[1]) {
-		n, ok := norm("x@" + d)
+		dom, ok := opt.Domain(d)
 		if !ok {
 			return in, nil, fmt.Errorf("domains: %q is not a domain", d)
 		}
-		dom := n[strings.IndexByte(n, '@')+1:]
 		if freeMail != nil && freeMail(dom) {
 			notes = append(notes, fmt.Sprintf("domains: %s is free-mail: kept, but its senders match only by exact address", dom))
 		}
@@ -116,11 +119,14 @@ func parseCustomerRow(rec []string, norm Normalizer, freeMail func(string) bool)
 	if in.Grade != "" && !strings.Contains("ABCDE", in.Grade) || len(in.Grade) > 1 {
 		return in, nil, fmt.Errorf("grade: %q is not one of A, B, C, D, E", rec[3])
 	}
-	in.Owner = strings.ToLower(strings.TrimSpace(rec[4]))
-	if in.Owner != "" {
-		if _, err := mail.ParseAddress(in.Owner); err != nil {
+	if o := strings.TrimSpace(rec[4]); o != "" {
+		// The one normal form, as the API and the matcher use: a sheet's
+		// "Amy <amy@ourco.com>" is the rep amy@ourco.com.
+		n, ok := norm(o)
+		if !ok {
 			return in, nil, fmt.Errorf("owner: %q is not an address", rec[4])
 		}
+		in.Owner = n
 	}
 	in.Phone = strings.TrimSpace(rec[5])
 	in.Country = strings.TrimSpace(rec[6])
@@ -151,14 +157,6 @@ func splitList(s string) []string {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
-	}
-	return out
-}
-
-func lower(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ToLower(strings.TrimSpace(s))
 	}
 	return out
 }

@@ -318,7 +318,7 @@ func TestMergedAutoCustomerStaysMerged(t *testing.T) {
 func TestScanDuplicates(t *testing.T) {
 	d := newDB(t)
 	a := d.customer("Sunrise Trading LLC", []string{"sunrise-trading.ae"}, "rashid@sunrise-trading.ae")
-	b := d.customer("Sunrise Trading L.L.C.", []string{"sunrise-trading.ae"}, "accounts@sunrise-trading.ae")
+	b := d.customer("Sunrise Trading L. L. C.", []string{"sunrise-trading.ae"}, "accounts@sunrise-trading.ae") // spaced initials
 	c := d.customer("Hoffmann Lichttechnik GmbH", []string{"hoffmann-licht.de"}, "einkauf@hoffmann-licht.de")
 	e := d.customer("Lichttechnik Hoffmann", []string{"hoffmann.example"}, "einkauf@hoffmann-licht.de") // shared contact
 	f := d.customer("Lagos Brightpower", []string{"outlook.com"})
@@ -328,7 +328,7 @@ func TestScanDuplicates(t *testing.T) {
 	j := d.customer("Phone One", nil)
 	k := d.customer("Phone Two", nil)
 	d.store.Pool.Exec(d.ctx, `UPDATE customers SET phone = '+49 89 2180 4471' WHERE id = $1`, j)
-	d.store.Pool.Exec(d.ctx, `UPDATE customers SET phone = '0049 89 2180-4471' WHERE id = $1`, k)
+	d.store.Pool.Exec(d.ctx, `UPDATE customers SET phone = '089 2180-4471' WHERE id = $1`, k) // national form
 	_ = g
 
 	free := matcher.DefaultFreeMail().Contains

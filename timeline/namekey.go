@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -45,6 +46,8 @@ func NameKey(name string) string {
 		changed = false
 		if t := toks[len(toks)-1]; legalForms[t] || nameFillers[t] {
 			toks, changed = toks[:len(toks)-1], true
+		} else if n := spacedForm(toks); n > 0 {
+			toks, changed = toks[:len(toks)-n], true
 		}
 		if len(toks) > 0 && (prefixForms[toks[0]] || nameFillers[toks[0]]) {
 			toks, changed = toks[1:], true
@@ -61,6 +64,23 @@ func NameKey(name string) string {
 		return ""
 	}
 	return key
+}
+
+// spacedForm returns how many single-letter tokens at the end of toks
+// spell a legal form when put together ("S. A." and "C. V." are "s", "a"
+// and "c", "v" once the dots are gone), or 0. Up to four letters: the
+// longest initialism among legalForms.
+func spacedForm(toks []string) int {
+	run := 0
+	for run < len(toks) && run < 4 && utf8.RuneCountInString(toks[len(toks)-1-run]) == 1 {
+		run++
+	}
+	for n := run; n >= 2; n-- {
+		if legalForms[strings.Join(toks[len(toks)-n:], "")] {
+			return n
+		}
+	}
+	return 0
 }
 
 // legalForms are company-form words as NameKey sees them (dots removed:
@@ -123,28 +143,4 @@ func wordSet(words ...string) map[string]bool {
 		m[w] = true
 	}
 	return m
-}
-
-// PhoneKeys returns the phone numbers in a phone field as digits only: a
-// field may hold several numbers separated by ";", "," or "/"; an extension
-// ("ext 12", "x12") is cut off; "00" before the country code counts as "+"
-// ("+971 4 352 8810" and "00971 4 352 8810" are one number). Numbers of
-// fewer than 7 digits are dropped: they are placeholders, not phones.
-func PhoneKeys(field string) []string {
-	var out []string
-	for _, part := range strings.FieldsFunc(field, func(r rune) bool { return r == ';' || r == ',' || r == '/' }) {
-		var b strings.Builder
-		for _, r := range norm.NFKC.String(part) {
-			if r >= '0' && r <= '9' {
-				b.WriteRune(r)
-			} else if unicode.IsLetter(r) && b.Len() >= 7 {
-				break // "ext. 12", "x12"
-			}
-		}
-		d := strings.TrimPrefix(b.String(), "00")
-		if len(d) >= 7 {
-			out = append(out, d)
-		}
-	}
-	return out
 }

@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	defer a.close()
-	srv := api.New(a.store, a.index, cfg.API.TokenValues(), log).WithPolicy(policyOf(cfg)).WithReps(repEmails(cfg)).NewHTTPServer(cfg.API.Listen)
+	srv := api.New(a.store, a.index, cfg.API.TokenValues(), log).WithPolicy(policyOf(cfg)).WithReps(repEmails(cfg)).WithFreeMail(a.pipe.FreeMail).NewHTTPServer(cfg.API.Listen)
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("api.listen: %w", err)

@@ -86,9 +86,12 @@ func cmdCustomersImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	rows, err := timeline.ReadCustomerFile(f)
+	rows, warnings, err := timeline.ReadCustomerSheet(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", name, w)
 	}
 	a, pipe, err := openPipeline(ctx, e)
 	if err != nil {
@@ -96,7 +99,7 @@ func cmdCustomersImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer a.close()
 	rep, err := a.store.ImportCustomers(ctx, rows, timeline.ImportOptions{
-		Normalize: matcher.Normalize, FreeMail: pipe.FreeMail, DryRun: *dryRun, Source: filepath.Base(name),
+		Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: pipe.FreeMail, DryRun: *dryRun, Source: filepath.Base(name),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -25,8 +25,8 @@ func TestCLICustomers(t *testing.T) {
 	f := excelize.NewFile()
 	sheet := f.GetSheetName(0)
 	for i, row := range [][]any{
-		{"name", "domains", "emails", "grade", "owner", "phone", "country"},
-		{"Acme Buyer GmbH", "acme-buyer.de", "", "A", "amy@ourco.example", "+49 30 1234567", "Germany"},
+		{"name", "domains", "emails", "grade", "owner", "phone", "country", "Notes"},
+		{"Acme Buyer GmbH", "acme-buyer.de", "", "A", "amy@ourco.example", "+49 30 1234567", "Germany", "met at the Canton Fair"},
 		{"ACME BUYER", "acme-buyer.com", "", "B", "", "0049 30 1234567", "Germany"},
 		{"Broken", "", "", "Z"},
 	} {
@@ -48,6 +48,7 @@ func TestCLICustomers(t *testing.T) {
 	before := status()
 	out, errs, code := c.run("customers", "import", "--dry-run", xlsx)
 	if code == 0 || !strings.Contains(errs, "line 4: grade") ||
+		!strings.Contains(errs, `customers.xlsx: warning: XLSX sheet "Sheet1" row 1: column H "Notes" is not a customer field`) ||
 		!strings.Contains(out, `line 2: would create "Acme Buyer GmbH"`) ||
 		!strings.Contains(out, `took over customer`) ||
 		!strings.Contains(out, "duplicate candidate:") ||

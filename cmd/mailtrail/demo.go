@@ -83,7 +83,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := store.ImportCustomersCSV(ctx, bytes.NewReader(csv), matcher.Normalize)
+	rep, err := store.ImportCustomersCSV(ctx, bytes.NewReader(csv), timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain})
 	var sample int64 // a customer with mail in both demo mailboxes, for the example
 	if err == nil {
 		err = store.Pool.QueryRow(ctx, `SELECT id FROM customers WHERE name LIKE 'Iluminaci%Pac%' ORDER BY id LIMIT 1`).Scan(&sample)

@@ -80,7 +80,7 @@ func syncDevCorpus(t *testing.T) *devWorld {
 		t.Fatal(err)
 	}
 	defer csv.Close()
-	if rep, err := store.ImportCustomersCSV(ctx, csv, matcher.Normalize); err != nil || len(rep.Errors) > 0 {
+	if rep, err := store.ImportCustomersCSV(ctx, csv, timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain}); err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("import customers: %v %v", err, rep.Errors)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -91,7 +91,7 @@ func lateImport(t *testing.T, w *devWorld) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	rep, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: pipe.FreeMail})
+	rep, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: pipe.FreeMail})
 	if err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("import customers: %v %v", err, rep.Errors)
 	}
@@ -106,7 +106,7 @@ func lateImport(t *testing.T, w *devWorld) {
 	score(t, labels, files, loadOutcome(t, ctx, store))
 
 	// Importing the same list again changes nothing.
-	again, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, FreeMail: pipe.FreeMail})
+	again, err := store.ImportCustomers(ctx, rows, timeline.ImportOptions{Normalize: matcher.Normalize, Domain: matcher.CustomerDomain, FreeMail: pipe.FreeMail})
 	if err != nil || again.Created+again.Updated != 0 || len(again.TakenOver) != 0 || again.Rematch != 0 {
 		t.Errorf("second import: %v created %d updated %d taken over %d queued %d",
 			err, again.Created, again.Updated, len(again.TakenOver), again.Rematch)
