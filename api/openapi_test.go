@@ -260,3 +260,80 @@ func TestValidatorCatchesDrift(t *testing.T) {
 		}
 	}
 }
+
+// checkRequest holds a request the tests send to the description: each
+// query parameter is declared for the route, with a value of its schema,
+// and a JSON body matches the route's requestBody. So a client written
+// from api/openapi.json sends what the handlers read.
+func checkRequest(t *testing.T, doc map[string]any, route, path, body string) {
+	t.Helper()
+	method, pattern, _ := strings.Cut(route, " ")
+	item, _ := doc["paths"].(map[string]any)[pattern].(map[string]any)
+	op, _ := item[strings.ToLower(method)].(map[string]any)
+	if op == nil {
+		t.Errorf("%s is not described", route)
+		return
+	}
+	params := map[string]map[string]any{}
+	for _, p := range append(asList(item["parameters"]), asList(op["parameters"])...) {
+		pm := p.(map[string]any)
+		if ref, ok := pm["$ref"].(string); ok {
+			pm = resolve(doc, ref)
+		}
+		if pm["in"] == "query" {
+			schema, _ := pm["schema"].(map[string]any)
+			params[pm["name"].(string)] = schema
+		}
+	}
+	if _, query, ok := strings.Cut(path, "?"); ok {
+		for _, kv := range strings.Split(query, "&") {
+			name, value, _ := strings.Cut(kv, "=")
+			schema, declared := params[name]
+			if !declared {
+				t.Errorf("%s: query parameter %q is not declared for %s", path, name, route)
+				continue
+			}
+			var v any = value
+			if types := typesOf(resolveSchema(doc, schema)); slices.Contains(types, "integer") {
+				n, err := strconv.ParseInt(value, 10, 64)
+				if err != nil {
+					t.Errorf("%s: %s=%q is not an integer", path, name, value)
+					continue
+				}
+				v = float64(n)
+			}
+			for _, e := range validate(doc, schema, v, name) {
+				t.Errorf("%s: query does not match api/openapi.json: %s", path, e)
+			}
+		}
+	}
+	if body == "" {
+		return
+	}
+	rb, _ := op["requestBody"].(map[string]any)
+	media, _ := rb["content"].(map[string]any)["application/json"].(map[string]any)
+	if media == nil {
+		t.Errorf("%s: sends a JSON body, but api/openapi.json describes none", route)
+		return
+	}
+	var v any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Errorf("%s: body %s: %v", route, body, err)
+		return
+	}
+	for _, e := range validate(doc, media["schema"].(map[string]any), v, "$") {
+		t.Errorf("%s: request body does not match api/openapi.json: %s", route, e)
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func resolveSchema(doc, schema map[string]any) map[string]any {
+	if ref, ok := schema["$ref"].(string); ok {
+		return resolve(doc, ref)
+	}
+	return schema
+}
