@@ -34,10 +34,14 @@ func TestRematchAfterCustomerWrite(t *testing.T) {
 		if dirty, err := timeline.DuplicatesDirty(p.ctx, p.store.Pool); err != nil || !dirty {
 			t.Errorf("duplicate scan not due after the write (%v)", err)
 		}
-		if p.count(`SELECT count(*) FROM rematch_queue`) == 0 {
-			t.Errorf("nothing queued for re-matching after the write")
+		// The write records what it concerns; the daemon finds the mail.
+		if p.count(`SELECT count(*) FROM rematch_concerns`) == 0 {
+			t.Errorf("nothing recorded for re-matching after the write")
 		}
 		p.maintain()
+		if n := p.count(`SELECT count(*) FROM rematch_concerns`) + p.count(`SELECT count(*) FROM rematch_queue`); n != 0 {
+			t.Errorf("%d concerns or queued messages left after the daemon's turn", n)
+		}
 	}
 	var id int64
 	write(func(tx pgx.Tx) (err error) {

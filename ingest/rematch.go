@@ -46,6 +46,13 @@ func (s *RematchStats) add(o RematchStats) {
 // run changes nothing.
 func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 	var total RematchStats
+	err := p.store.InTxRetry(ctx, func(tx pgx.Tx) error {
+		_, err := timeline.ExpandConcerns(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return total, err
+	}
 	n, err := timeline.RematchBacklog(ctx, p.store.Pool)
 	if err != nil || n == 0 {
 		return total, err

@@ -53,7 +53,8 @@ func readMatchKeys(ctx context.Context, db DB, id int64) (matchKeys, error) {
 // from mail or on no timeline (a look-alike of a new domain, a name that
 // now imitates this customer, an inline forward of a new contact); and
 // when those or dupesDue (a phone changed) change, the duplicate scan is
-// marked due. The daemon drains both within seconds.
+// marked due. Finding that mail is deferred (DeferRematch): the daemon
+// does it, and the re-match, within seconds.
 func afterCustomerWrite(ctx context.Context, tx pgx.Tx, id int64, before matchKeys, renamed, dupesDue bool, via string) error {
 	after, err := readMatchKeys(ctx, tx, id)
 	if err != nil {
@@ -72,7 +73,7 @@ func afterCustomerWrite(ctx context.Context, tx pgx.Tx, id int64, before matchKe
 			c.Emails = append(c.Emails, e)
 		}
 	}
-	if _, err := QueueRematch(ctx, tx, c); err != nil {
+	if err := DeferRematch(ctx, tx, c); err != nil {
 		return err
 	}
 	return MarkDuplicatesDirty(ctx, tx)

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,20 +20,20 @@ import (
 // move from one timeline to another.
 type Concern struct {
 	// CustomerIDs: messages with an event on these customers.
-	CustomerIDs []int64
+	CustomerIDs []int64 `json:"customer_ids,omitempty"`
 	// Domains and Emails (normalized): messages with a From, To, Cc or Bcc
 	// address at one of the domains (or a subdomain) or equal to one of the
 	// addresses.
-	Domains []string
-	Emails  []string
+	Domains []string `json:"domains,omitempty"`
+	Emails  []string `json:"emails,omitempty"`
 	// AutoCreated: messages on customers created from mail, whose verdict
 	// a new customer can change (a look-alike of it, a name imitating it).
-	AutoCreated bool
+	AutoCreated bool `json:"auto_created,omitempty"`
 	// Noise: messages on no timeline for want of a customer (unmatched,
 	// pending_reply, suspicious), which include inline forwards whose
 	// buyer is only named in the body.
-	Noise  bool
-	Reason string // recorded in rematch_queue.reason
+	Noise  bool   `json:"noise,omitempty"`
+	Reason string `json:"reason"` // recorded in rematch_queue.reason
 }
 
 // QueueRematch queues the messages c concerns for re-matching and returns
@@ -129,6 +130,46 @@ func QueueAllForRematch(ctx context.Context, db DB, reason string) (int, error) 
 		return 0, fmt.Errorf("queue all messages for matching: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// DeferRematch records c for ExpandConcerns, in db's transaction: what a
+// request cannot wait for (QueueRematch reads every message's addresses).
+func DeferRematch(ctx context.Context, db DB, c Concern) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO rematch_concerns (concern) VALUES ($1)`, b); err != nil {
+		return fmt.Errorf("defer re-matching: %w", err)
+	}
+	return nil
+}
+
+// ExpandConcerns queues the messages of the concerns DeferRematch
+// recorded (QueueRematch), deleting each in tx; another daemon's skip the
+// ones tx holds. It returns how many concerns it expanded.
+func ExpandConcerns(ctx context.Context, tx pgx.Tx) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id, concern FROM rematch_concerns ORDER BY id FOR UPDATE SKIP LOCKED`)
+	if err != nil {
+		return 0, fmt.Errorf("deferred re-matching: %w", err)
+	}
+	type deferred struct {
+		ID      int64
+		Concern Concern
+	}
+	ds, err := pgx.CollectRows(rows, pgx.RowToStructByPos[deferred])
+	if err != nil {
+		return 0, fmt.Errorf("deferred re-matching: %w", err)
+	}
+	for _, d := range ds {
+		if _, err := QueueRematch(ctx, tx, d.Concern); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rematch_concerns WHERE id = $1`, d.ID); err != nil {
+			return 0, fmt.Errorf("deferred re-matching: %w", err)
+		}
+	}
+	return len(ds), nil
 }
 
 // RematchBacklog is the number of messages waiting to be matched again.
