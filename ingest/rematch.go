@@ -75,8 +75,9 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 				return err
 			}
 			var lost []int64
+			var b Batch
 			for i := range stored {
-				r, err := p.rematch(ctx, tx, &stored[i])
+				r, err := p.rematch(ctx, tx, &stored[i], &b)
 				if err != nil {
 					return err
 				}
@@ -87,6 +88,9 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 					batch.NoiseChanged++
 				}
 				lost = append(lost, r.Lost...)
+			}
+			if err := b.ownAutoCustomers(ctx, tx); err != nil {
+				return err
 			}
 			dropped, err := timeline.DropEmptyAutoCustomers(ctx, tx, lost)
 			batch.CustomersDropped = len(dropped)
@@ -112,7 +116,7 @@ func (p *Pipeline) DrainRematch(ctx context.Context) (RematchStats, error) {
 }
 
 // rematch matches one stored message again inside tx.
-func (p *Pipeline) rematch(ctx context.Context, tx pgx.Tx, s *timeline.Stored) (timeline.Rematched, error) {
+func (p *Pipeline) rematch(ctx context.Context, tx pgx.Tx, s *timeline.Stored, b *Batch) (timeline.Rematched, error) {
 	m := message.Parse(s.Raw)
 	if len(m.Bcc) == 0 && len(s.Bcc) > 0 {
 		m.Bcc = s.Bcc
@@ -121,7 +125,7 @@ func (p *Pipeline) rematch(ctx context.Context, tx pgx.Tx, s *timeline.Stored) (
 	if err := timeline.ClearPending(ctx, tx, s.ID); err != nil {
 		return timeline.Rematched{}, err
 	}
-	events, pending, err := p.events(ctx, tx, pr, &Batch{})
+	events, pending, err := p.events(ctx, tx, pr, b)
 	if err != nil {
 		return timeline.Rematched{}, err
 	}

@@ -449,3 +449,31 @@ func TestAutoCustomerOwnerIsFirstRep(t *testing.T) {
 		t.Errorf("owner set by a manager, then mail saved: %q, want bob", o)
 	}
 }
+
+// Re-matching creates customers from mail too (here when auto-creation is
+// turned on): their owner is also the rep who wrote first, though the mail
+// is matched again in the order it was stored.
+func TestRematchAutoCustomerOwnerIsFirstRep(t *testing.T) {
+	p := newPipe(t, func(c *config.Config) { c.Matching.AutoCreate = "off" })
+	dated := func(raw, date string) string {
+		return strings.Replace(raw, "Date: Mon, 2 Mar 2026 10:00:00 +0800", "Date: "+date, 1)
+	}
+	late := p.save(bob, "INBOX", dated(mail("buyer@newco.example", bob, "Order", "late@newco.example", "Hi Bob"), "Thu, 5 Mar 2026 10:00:00 +0800"))
+	p.save(amy, "INBOX", dated(mail("buyer@newco.example", amy, "Hello", "early@newco.example", "Hi Amy"), "Sun, 1 Mar 2026 10:00:00 +0800"))
+	if got := p.on(late); got != "noise=unmatched" {
+		t.Fatalf("with auto-creation off: %s", got)
+	}
+	p.cfg.Matching.AutoCreate = "corporate"
+	p.p = ingest.NewPipeline(p.cfg, p.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n, err := p.p.CheckConfig(p.ctx); err != nil || n != 2 {
+		t.Fatalf("config change queued %d, %v", n, err)
+	}
+	p.maintain()
+	var owner string
+	if err := p.store.Pool.QueryRow(p.ctx, `SELECT coalesce(owner, '') FROM customers WHERE auto_key = 'domain:newco.example'`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	if owner != amy {
+		t.Errorf("owner of the customer re-matching created: %q, want amy, who wrote first", owner)
+	}
+}

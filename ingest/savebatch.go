@@ -60,6 +60,12 @@ func (b *Batch) finish(ctx context.Context, tx timeline.DB) error {
 	if err := b.Links.Flush(ctx, tx); err != nil {
 		return fmt.Errorf("link inquiries: %w", err)
 	}
+	return b.ownAutoCustomers(ctx, tx)
+}
+
+// ownAutoCustomers gives the customers from mail that the batch gave an
+// event the rep of their earliest event as owner (timeline.OwnAutoCustomers).
+func (b *Batch) ownAutoCustomers(ctx context.Context, tx timeline.DB) error {
 	if len(b.seen) == 0 {
 		return nil
 	}
