@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,8 +35,8 @@ type rig struct {
 	cfg    *config.Config
 	store  *timeline.Store
 	syncer *ingest.Syncer
-	users  map[string]string // rep email -> Dovecot user
-	logs   *syncBuffer       // everything the syncer logged
+	users  map[string]string   // rep email -> Dovecot user
+	logs   *testenv.SyncBuffer // everything the syncer logged
 	caFile string
 }
 
@@ -64,7 +62,7 @@ func newRigWith(t *testing.T, edit func(*config.Config)) *rig {
 	dc := testenv.Dovecot(t)
 	caFile := dc.CertFile
 	host, port := splitHostPort(t, dc.TLSAddr)
-	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}, logs: &syncBuffer{}, caFile: caFile}
+	r := &rig{t: t, ctx: ctx, store: store, users: map[string]string{}, logs: &testenv.SyncBuffer{}, caFile: caFile}
 	r.cfg = &config.Config{
 		Database:    config.Database{URL: dbURL},
 		Meilisearch: config.Meilisearch{URL: "http://127.0.0.1:1"},
@@ -104,24 +102,6 @@ func (r *rig) newSyncer() *ingest.Syncer {
 	s := ingest.NewSyncer(r.cfg, r.store, pipe, log)
 	s.RetryPoll = 50 * time.Millisecond
 	return s
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func splitHostPort(t *testing.T, addr string) (string, int) {

@@ -297,7 +297,7 @@ func TestImportHeaders(t *testing.T) {
 		return buf.Bytes()
 	}
 	sheet := xlsx(
-		[]any{"ＣＯＭＰＡＮＹ", "domain", "Contacts", "rating", "salesperson", "telephone", "Country"},
+		[]any{"ＣＯＭＰＡＮＹ", "domain", "Contact Email", "rating", "salesperson", "telephone", "Country"},
 		[]any{"Hoffmann Lichttechnik GmbH", "www.hoffmann-licht.de", "einkauf@hoffmann-licht.de", "A", "kevin@ourco.example", 4989218044, "Germany", "", "stray"},
 	)
 	for _, tc := range []struct {

@@ -12,8 +12,8 @@ import (
 // columnAliases maps a heading, folded by foldHeading, to the CSVHeader
 // column it fills: the exact names, and the headings that sales teams'
 // own sheets use for them, in English and Chinese. A heading not here is
-// ignored with a warning; an ambiguous one ("contact" may be a person's
-// name, "class" anything) is deliberately left out.
+// ignored with a warning; an ambiguous one ("contact(s)" may be people's
+// names, "sales" an amount, "class" anything) is deliberately left out.
 var columnAliases = func() map[string]string {
 	m := map[string]string{}
 	for col, names := range map[string][]string{
@@ -21,10 +21,10 @@ var columnAliases = func() map[string]string {
 			"公司", "公司名", "公司名称", "客户", "客户名", "客户名称"},
 		"domains": {"domains", "domain", "website", "websites", "web", "site", "url", "homepage",
 			"域名", "网站", "网址", "公司网站", "官网"},
-		"emails": {"emails", "email", "mail", "emailaddress", "emailaddresses", "contacts", "contactemail",
+		"emails": {"emails", "email", "mail", "emailaddress", "emailaddresses", "contactemail",
 			"contactemails", "邮箱", "邮件", "电子邮件", "电子邮箱", "联系人邮箱"},
 		"grade": {"grade", "level", "rating", "customergrade", "等级", "级别", "客户等级"},
-		"owner": {"owner", "rep", "salesrep", "sales", "salesperson", "salesman", "accountmanager",
+		"owner": {"owner", "rep", "salesrep", "salesperson", "salesman", "accountmanager",
 			"负责人", "业务员", "销售", "跟进人"},
 		"phone": {"phone", "phones", "tel", "telephone", "mobile", "cell", "phonenumber", "mobilephone",
 			"电话", "手机", "联系电话"},

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/internal/testenv"
 )
 
 // TestDemo is `make run` without the install step: the demo starts its own
@@ -35,7 +37,7 @@ func TestDemo(t *testing.T) {
 	cmd := exec.Command(buildBinary(t), "demo", "--dir", data, "--listen", "127.0.0.1:0")
 	cmd.Dir = dir
 	cmd.Env = withoutEnv(os.Environ(), "MAILTRAIL_DATABASE_URL", "MAILTRAIL_MEILI_URL", "MAILTRAIL_MEILI_KEY", "MAILTRAIL_CONFIG")
-	var stderr bytes.Buffer
+	var stderr testenv.SyncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -83,7 +85,7 @@ func TestDemo(t *testing.T) {
 		{"English search", func(v map[string]any) bool { return itemCount(v["hits"]) > 0 }},
 		{"Chinese search", func(v map[string]any) bool { return itemCount(v["hits"]) > 0 }},
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // a first sync and indexing, on a busy machine
 	for i, c := range checks {
 		for {
 			out, err := exec.Command("sh", "-c", curls[i]).Output()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -79,7 +78,7 @@ func TestMimeTorture(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Errors only: a recovered panic anywhere in the sync is logged as one.
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	syncer := ingest.NewSyncer(cfg, store, ingest.NewPipeline(cfg, store, classify.Default(), log), log)
 	if err := syncer.SyncOnce(ctx); err != nil {
@@ -272,24 +271,6 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for the sync's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // The selection keeps the hardest messages, whatever their first line, and
