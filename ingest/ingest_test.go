@@ -207,7 +207,8 @@ func TestSyncFromDovecot(t *testing.T) {
 		t.Errorf("flags changed by the sync:\nbefore %v\nafter  %v", flagsBefore, got)
 	}
 	// The ID command (RFC 2971) went to the server after login: Dovecot
-	// logs it under the user's name (imap_id_log), not under imap-login.
+	// logs it under the user's name (imap_id_log; on 2.4 the imap_id_received
+	// event), not under imap-login.
 	for _, rep := range []string{amy, bob} {
 		if !r.sentID(rep) {
 			t.Errorf("no ID command from mailtrail in %s's logged-in session; Dovecot logged these IDs:\n%s",

@@ -35,7 +35,8 @@ func createOut(path string) (*outFile, error) {
 	return &outFile{Writer: tmp, tmp: tmp, path: path}, nil
 }
 
-// commit puts the written file in place. The mode is what os.Create gives
+// commit puts the written file in place. A file it replaces keeps its
+// mode (a report kept 0600 stays so); a new one gets what os.Create gives
 // under the usual umask (022).
 func (o *outFile) commit() error {
 	if o.tmp == nil {
@@ -43,7 +44,11 @@ func (o *outFile) commit() error {
 	}
 	tmp := o.tmp
 	o.tmp = nil
-	err := errors.Join(tmp.Chmod(0o644), tmp.Close())
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(o.path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	err := errors.Join(tmp.Chmod(mode), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), o.path)
 	}

@@ -8,11 +8,11 @@ import (
 )
 
 // A failed write (a render error) leaves no file and keeps the one that
-// was there; a committed one replaces it whole.
+// was there; a committed one replaces it whole, keeping its mode.
 func TestOutFile(t *testing.T) {
 	dir := t.TempDir()
 	fresh, kept := filepath.Join(dir, "fresh.html"), filepath.Join(dir, "kept.html")
-	os.WriteFile(kept, []byte("last week's report"), 0o644)
+	os.WriteFile(kept, []byte("last week's report"), 0o600)
 	for _, path := range []string{fresh, kept} {
 		w, err := createOut(path)
 		if err != nil {
@@ -38,6 +38,9 @@ func TestOutFile(t *testing.T) {
 	w.abort() // harmless after commit
 	if b, _ := os.ReadFile(kept); string(b) != "this week's report" {
 		t.Errorf("committed %q", b)
+	}
+	if st, _ := os.Stat(kept); st.Mode().Perm() != 0o600 {
+		t.Errorf("the replaced report's mode is %v, want the 0600 it had", st.Mode().Perm())
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 1 {
 		t.Errorf("files left: %v, want only kept.html", left)
