@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,5 +168,50 @@ func TestMergeAPI(t *testing.T) {
 	}
 	if _, v := e.do(e.h, "GET", "/api/v1/customers/duplicates", ""); len(v["duplicates"].([]any)) != 0 {
 		t.Errorf("duplicates after the merge: %v", v)
+	}
+}
+
+// A merge re-indexes the moved events: once the indexer has drained the
+// outbox, a search on the kept customer finds the merged one's mail, and
+// a search on the old id finds nothing.
+func TestMergeReindexesSearch(t *testing.T) {
+	f := newFixture(t, true)
+	drain := func() {
+		t.Helper()
+		for {
+			n, err := f.index.DrainOnce(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	hits := func(customer int64) int {
+		t.Helper()
+		r := f.do("manager", "GET", fmt.Sprintf("/api/v1/search?q=%s&customer_id=%d", url.QueryEscape("Samples LED panel"), customer), "")
+		if r.status != 200 {
+			t.Fatalf("search: %d %s", r.status, r.body)
+		}
+		h, _ := r.json(t)["hits"].([]any)
+		return len(h)
+	}
+	keep, from := f.ids["Alpha"], f.ids["Charlie"]
+	if hits(keep) != 0 || hits(from) != 2 {
+		t.Fatalf("before the merge: %d hits on Alpha, %d on Charlie; want 0 and 2", hits(keep), hits(from))
+	}
+	if r := f.do("manager", "POST", fmt.Sprintf("/api/v1/customers/%d/merge", keep), fmt.Sprintf(`{"from": %d}`, from)); r.status != 200 {
+		t.Fatalf("merge: %d %s", r.status, r.body)
+	}
+	drain()
+	if got := hits(keep); got != 2 {
+		t.Errorf("after the merge, Alpha's search finds %d of Charlie's 2 messages", got)
+	}
+	r := f.do("manager", "GET", fmt.Sprintf("/api/v1/search?q=%s", url.QueryEscape("Samples LED panel")), "")
+	for _, h := range r.json(t)["hits"].([]any) {
+		if id := int64(h.(map[string]any)["customer_id"].(float64)); id == from {
+			t.Errorf("a hit still names the merged customer %d: %v", from, h)
+		}
 	}
 }
