@@ -1,9 +1,11 @@
 package timeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,6 +76,23 @@ func RevokeToken(ctx context.Context, db DB, nameOrID string) (Token, error) {
 	}
 	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
 	return t, notFound(err)
+}
+
+// RevokeRepTokens deletes every token of rep (a rep who left), whatever
+// its name, and returns them.
+func RevokeRepTokens(ctx context.Context, db DB, rep string) ([]Token, error) {
+	rows, err := db.Query(ctx, `
+		DELETE FROM api_tokens WHERE lower(rep) = lower($1)
+		RETURNING id, name, role, coalesce(rep, ''), created_at, last_used_at`, rep)
+	if err != nil {
+		return nil, fmt.Errorf("revoke tokens of %s: %w", rep, err)
+	}
+	ts, err := pgx.CollectRows(rows, scanToken)
+	if err != nil {
+		return nil, fmt.Errorf("revoke tokens of %s: %w", rep, err)
+	}
+	slices.SortFunc(ts, func(a, b Token) int { return cmp.Compare(a.ID, b.ID) })
+	return ts, nil
 }
 
 // TokenByHash returns the token whose value hashes to hash, or

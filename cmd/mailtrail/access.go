@@ -25,7 +25,8 @@ import (
 
 const tokensUsage = `usage: tokens create --role admin|manager|rep [--rep EMAIL] [--name NAME]
        tokens list [--json]
-       tokens revoke NAME|ID`
+       tokens revoke NAME|ID
+       tokens revoke --rep EMAIL   (every token of a rep)`
 
 // openStore opens the database of the config (see openDB).
 func openStore(ctx context.Context, e *env) (*timeline.Store, error) {
@@ -129,6 +130,22 @@ func cmdTokens(ctx context.Context, e *env, args []string) error {
 		}
 		return printTokens(os.Stdout, ts, *asJSON)
 	case "revoke":
+		if len(args) == 3 && args[1] == "--rep" {
+			store, err := openStore(ctx, e)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			ts, err := timeline.RevokeRepTokens(ctx, store.Pool, args[2])
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				fmt.Printf("revoked token %q (id %d, role %s%s)\n", t.Name, t.ID, t.Role, repSuffix(t.Rep))
+			}
+			fmt.Printf("%d token%s of %s revoked\n", len(ts), plural(len(ts)), args[2])
+			return nil
+		}
 		if len(args) != 2 {
 			return errors.New(tokensUsage)
 		}

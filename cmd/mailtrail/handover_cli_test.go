@@ -224,9 +224,21 @@ func TestCLIHandover(t *testing.T) {
 	if code, _ = get("/api/v1/status", repToken); code != 403 {
 		t.Errorf("rep token on status: %d", code)
 	}
+	laptop := strings.TrimSpace(c.mustRun("tokens", "create", "--role", "rep", "--rep", "bob@ourco.example", "--name", "bob-laptop"))
 	c.mustRun("tokens", "revoke", "bob@ourco.example")
 	if code, _ = get("/api/v1/customers", repToken); code != 401 {
 		t.Errorf("revoked token: %d", code)
+	}
+	if code, _ = get("/api/v1/customers", laptop); code != 200 {
+		t.Errorf("bob's other token, revoked by another's name: %d", code)
+	}
+	// A rep who leaves: every token of theirs, whatever its name.
+	if out := c.mustRun("tokens", "revoke", "--rep", "Bob@OurCo.example"); !strings.Contains(out, `revoked token "bob-laptop"`) ||
+		!strings.Contains(out, "1 token of Bob@OurCo.example revoked") {
+		t.Errorf("revoke --rep:\n%s", out)
+	}
+	if code, _ = get("/api/v1/customers", laptop); code != 401 {
+		t.Errorf("bob's token after revoke --rep: %d", code)
 	}
 	if _, errs, code := c.run("tokens", "revoke", "bob@ourco.example"); code == 0 || !strings.Contains(errs, "no token") {
 		t.Errorf("revoke twice: exit %d %q", code, errs)

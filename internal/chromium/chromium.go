@@ -56,6 +56,7 @@ func Start(ctx context.Context, userDataDir string) (*Browser, error) {
 	}
 	cmd := exec.Command(bin,
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-dev-shm-usage", // a container's /dev/shm is 64 MB: Chromium crashes in it
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
 		"--user-data-dir="+userDataDir,
