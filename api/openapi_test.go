@@ -120,13 +120,20 @@ func resolve(doc map[string]any, ref string) map[string]any {
 	return m
 }
 
+// operation returns the description of route ("METHOD /pattern"): its
+// path item and its operation, nil when it is not described.
+func operation(doc map[string]any, route string) (item, op map[string]any) {
+	method, path, _ := strings.Cut(route, " ")
+	item, _ = doc["paths"].(map[string]any)[path].(map[string]any)
+	op, _ = item[strings.ToLower(method)].(map[string]any)
+	return item, op
+}
+
 // responseSchema returns the JSON schema the description gives for a
 // route's answer with status, or nil when it declares a non-JSON body.
 func responseSchema(t *testing.T, doc map[string]any, route string, status int) map[string]any {
 	t.Helper()
-	method, path, _ := strings.Cut(route, " ")
-	item, _ := doc["paths"].(map[string]any)[path].(map[string]any)
-	opm, _ := item[strings.ToLower(method)].(map[string]any)
+	_, opm := operation(doc, route)
 	if opm == nil {
 		t.Fatalf("%s is not described", route)
 	}
@@ -267,9 +274,7 @@ func TestValidatorCatchesDrift(t *testing.T) {
 // from api/openapi.json sends what the handlers read.
 func checkRequest(t *testing.T, doc map[string]any, route, path, body string) {
 	t.Helper()
-	method, pattern, _ := strings.Cut(route, " ")
-	item, _ := doc["paths"].(map[string]any)[pattern].(map[string]any)
-	op, _ := item[strings.ToLower(method)].(map[string]any)
+	item, op := operation(doc, route)
 	if op == nil {
 		t.Errorf("%s is not described", route)
 		return
