@@ -280,13 +280,11 @@ func readMessages(c *imapclient.Client, uids []imap.UID, headersOnly bool, limit
 				n := min(size, limit)
 				buf := make([]byte, n)
 				if _, err := io.ReadFull(it.Literal, buf); err != nil {
-					cmd.Close()
-					return fmt.Errorf("read message: %w", err)
+					return brokenFetch(c, err)
 				}
 				if size > limit {
 					if _, err := io.Copy(io.Discard, it.Literal); err != nil {
-						cmd.Close()
-						return fmt.Errorf("read message: %w", err)
+						return brokenFetch(c, err)
 					}
 					buf = headerOf(buf)
 					m.headersOnly = true
@@ -300,6 +298,18 @@ func readMessages(c *imapclient.Client, uids []imap.UID, headersOnly bool, limit
 		}
 	}
 	return cmd.Close()
+}
+
+// brokenFetch ends a FETCH whose literal could not be read (the
+// connection timed out or was cut mid-message): the connection is closed,
+// not the command. FetchCommand.Close would read the rest of the literal
+// from the broken connection while go-imap's reader goroutine reads it
+// too (a data race inside go-imap v2.0.0-beta.8, seen with -race in
+// TestBrokenConnections/cut). The session is dropped anyway: the next pass
+// logs in again.
+func brokenFetch(c *imapclient.Client, err error) error {
+	c.Close()
+	return fmt.Errorf("read message: %w", err)
 }
 
 // headerOf returns the header of a raw message (up to and including the
