@@ -477,3 +477,20 @@ func TestRematchAutoCustomerOwnerIsFirstRep(t *testing.T) {
 		t.Errorf("owner of the customer re-matching created: %q, want amy, who wrote first", owner)
 	}
 }
+
+// A customer domain stored as a web site (www.acme.example, before writes
+// dropped the www.) still matches the company's mail at acme.example.
+func TestStoredWWWDomainMatches(t *testing.T) {
+	p := newPipe(t, func(c *config.Config) { c.Matching.AutoCreate = "off" })
+	var id int64
+	if err := p.store.Pool.QueryRow(p.ctx, `INSERT INTO customers (name) VALUES ('Newco GmbH') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.store.Pool.Exec(p.ctx, `INSERT INTO customer_domains (customer_id, domain) VALUES ($1, 'www.newco.example')`, id); err != nil {
+		t.Fatal(err)
+	}
+	msg := p.save(amy, "INBOX", mail("buyer@newco.example", amy, "Hello", "www-1@newco.example", "Hi Amy"))
+	if got := p.on(msg); got != "Newco GmbH" {
+		t.Errorf("mail at newco.example: %s, want on Newco GmbH (domain stored as www.newco.example)", got)
+	}
+}
