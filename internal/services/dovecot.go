@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/template"
 	"time"
 )
 
@@ -225,26 +224,12 @@ type dovecotVars struct {
 
 // dovecotConf is a complete configuration: nothing is read from /etc, so
 // the system's Dovecot (if any) neither interferes nor is needed.
-var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Written by mailtrail internal/services on every start; edits are lost.
-base_dir = {{.Dir}}/run
-state_dir = {{.Dir}}/state
-log_path = {{.Dir}}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
+var dovecotConf = confTemplate(`# Written by mailtrail internal/services on every start; edits are lost.
+{{template "server" .}}
 ssl_cert = <{{.Dir}}/tls/cert.pem
 ssl_key = <{{.Dir}}/tls/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_verbose = yes
-first_valid_uid = 1
-default_internal_user = {{.Internal.Name}}
-default_internal_group = {{.Internal.Group}}
-default_login_user = {{.Login.Name}}
-{{- if .MailUID}}
-mail_uid = {{.MailUID}}
-mail_gid = {{.MailGID}}
-{{- end}}
+{{template "users" .}}
 # LAYOUT=fs: folder names may contain dots, like on most real servers.
 mail_location = maildir:~/Maildir:LAYOUT=fs
 
@@ -263,14 +248,7 @@ service imap-login {
   # stays as the TLS proxy of its session: let one process serve many
   # (Dovecot's high-performance mode) rather than one each, capped at 100.
   service_count = 0
-  client_limit = 4000
-  inet_listener imap {
-    port = {{.PlainPort}}
-  }
-  inet_listener imaps {
-    port = {{.TLSPort}}
-    ssl = yes
-  }
+{{template "listeners" .}}
 }
 service anvil {
   chroot =
@@ -283,28 +261,5 @@ protocol imap {
   imap_id_log = *
 }
 
-namespace inbox {
-  inbox = yes
-  separator = /
-  mailbox Sent {
-    special_use = \Sent
-    auto = subscribe
-  }
-  mailbox 已发送 {
-    special_use = \Sent
-    auto = subscribe
-  }
-  mailbox Drafts {
-    special_use = \Drafts
-    auto = subscribe
-  }
-  mailbox Junk {
-    special_use = \Junk
-    auto = subscribe
-  }
-  mailbox Trash {
-    special_use = \Trash
-    auto = subscribe
-  }
-}
-`))
+{{template "folders" .}}
+`)

@@ -69,33 +69,19 @@ func renderConf(syntax confSyntax, v dovecotVars) ([]byte, error) {
 // (Debian 13 ships 2.4.1). Settings not commented here kept their 2.3 name.
 // When written, this file ran the package's tests against Debian 13's
 // Dovecot 2.4.1-4, as root and not.
-var dovecotConf24 = template.Must(template.New("dovecot.conf").Parse(`# Written by mailtrail internal/services on every start; edits are lost.
+var dovecotConf24 = confTemplate(`# Written by mailtrail internal/services on every start; edits are lost.
 # Must come first, then the storage version (2.3-to-2.4.html, "Required
 # Settings"); 2.4.0 pins the defaults every later 2.4.x started from.
 dovecot_config_version = 2.4.0
 dovecot_storage_version = 2.4.0
-base_dir = {{.Dir}}/run
-state_dir = {{.Dir}}/state
-log_path = {{.Dir}}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
+{{template "server" .}}
 # ssl_cert and ssl_key were renamed and take a path, not "<path" (2.3-to-2.4.html,
 # "Converted Settings"; https://doc.dovecot.org/2.4.1/core/settings/types.html "File").
 ssl_server_cert_file = {{.Dir}}/tls/cert.pem
 ssl_server_key_file = {{.Dir}}/tls/key.pem
 # disable_plaintext_auth = no became auth_allow_cleartext = yes (2.3-to-2.4.html).
 auth_allow_cleartext = yes
-auth_mechanisms = plain login
-auth_verbose = yes
-first_valid_uid = 1
-default_internal_user = {{.Internal.Name}}
-default_internal_group = {{.Internal.Group}}
-default_login_user = {{.Login.Name}}
-{{- if .MailUID}}
-mail_uid = {{.MailUID}}
-mail_gid = {{.MailGID}}
-{{- end}}
+{{template "users" .}}
 # mail_location = maildir:~/Maildir:LAYOUT=fs, split into mail_* settings
 # (https://doc.dovecot.org/2.4.1/core/config/mail_location.html). With the fs
 # layout INBOX is still Maildir's root, folder F is Maildir/F
@@ -129,14 +115,7 @@ service imap-login {
   # error (2.3-to-2.4.html, "Converted Settings";
   # https://doc.dovecot.org/2.4.1/core/config/login_processes.html).
   restart_request_count = unlimited
-  client_limit = 4000
-  inet_listener imap {
-    port = {{.PlainPort}}
-  }
-  inet_listener imaps {
-    port = {{.TLSPort}}
-    ssl = yes
-  }
+{{template "listeners" .}}
 }
 # 2.3's "service anvil { chroot = }" is gone: anvil is no longer chrooted
 # (2.3-to-2.4.html, "Changed Default Settings").
@@ -150,7 +129,37 @@ protocol imap {
 # check that mailtrail sends ID after login.
 log_debug = event=imap_id_received
 
-namespace inbox {
+{{template "folders" .}}
+`)
+
+// confParts are the lines both syntaxes write alike. The one folder name
+// that is not an atom is quoted: 2.4 needs it, 2.3 reads it the same.
+var confParts = template.Must(template.New("parts").Parse(`
+{{- define "server"}}base_dir = {{.Dir}}/run
+state_dir = {{.Dir}}/state
+log_path = {{.Dir}}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes{{end}}
+{{- define "users"}}auth_mechanisms = plain login
+auth_verbose = yes
+first_valid_uid = 1
+default_internal_user = {{.Internal.Name}}
+default_internal_group = {{.Internal.Group}}
+default_login_user = {{.Login.Name}}
+{{- if .MailUID}}
+mail_uid = {{.MailUID}}
+mail_gid = {{.MailGID}}
+{{- end}}{{end}}
+{{- define "listeners"}}  client_limit = 4000
+  inet_listener imap {
+    port = {{.PlainPort}}
+  }
+  inet_listener imaps {
+    port = {{.TLSPort}}
+    ssl = yes
+  }{{end}}
+{{- define "folders"}}namespace inbox {
   inbox = yes
   separator = /
   mailbox Sent {
@@ -173,5 +182,10 @@ namespace inbox {
     special_use = \Trash
     auto = subscribe
   }
+}{{end}}`))
+
+// confTemplate parses text, a whole configuration, with confParts.
+func confTemplate(text string) *template.Template {
+	t := template.Must(confParts.Clone())
+	return template.Must(t.New("dovecot.conf").Parse(text))
 }
-`))
