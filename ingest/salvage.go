@@ -16,7 +16,7 @@ func (s *Syncer) prepareOne(m *fetchedMsg, rep, role string) (pr *Prepared) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("parser panic: message stored raw", "rep", rep, "uid", m.uid, "panic", r, "stack", string(debug.Stack()))
-			pr = salvage(m.raw, m.size, rep, fmt.Sprint(r))
+			pr = salvage(m.raw, m.size, rep, "the parser failed on this message: "+fmt.Sprint(r))
 		}
 	}()
 	if m.headersOnly {
@@ -25,13 +25,14 @@ func (s *Syncer) prepareOne(m *fetchedMsg, rep, role string) (pr *Prepared) {
 	return s.pipe.Prepare(m.raw, rep, role)
 }
 
-// salvage is a message the parser could not handle: stored raw, marked
-// malformed, on no timeline.
-func salvage(raw []byte, size int64, rep, why string) *Prepared {
+// salvage is a message that could not be handled (the parser panicked,
+// PostgreSQL refused it): stored raw, marked malformed with problem, on no
+// timeline.
+func salvage(raw []byte, size int64, rep, problem string) *Prepared {
 	sum := sha256.Sum256(raw)
 	h := hex.EncodeToString(sum[:])
 	return &Prepared{rep: rep, rec: timeline.Captured{
 		DedupKey: "sha256:" + h, ContentHash: h, Size: int(min(max(size, int64(len(raw))), 1<<31-1)), Raw: raw,
-		Malformed: true, Problems: []string{"the parser failed on this message: " + why}, Noise: "unmatched",
+		Malformed: true, Problems: []string{problem}, Noise: "unmatched",
 	}}
 }
