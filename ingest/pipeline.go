@@ -66,15 +66,7 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 		dir.Suppliers = append(dir.Suppliers, matcher.Supplier{Name: s.Name, Domains: s.Domains, Emails: s.Emails})
 	}
 	for _, c := range custs {
-		mc := matcher.Customer{ID: c.ID, Name: c.Name, AutoCreated: c.AutoCreated}
-		for _, d := range c.Domains {
-			// A web site's www.acme.com stored before writes dropped the
-			// www. is the company's acme.com, where its mail comes from.
-			if cd, ok := matcher.CustomerDomain(d); ok {
-				d = cd
-			}
-			mc.Domains = append(mc.Domains, d)
-		}
+		mc := matcher.Customer{ID: c.ID, Name: c.Name, Domains: c.Domains, AutoCreated: c.AutoCreated}
 		for _, k := range c.Contacts {
 			mc.Emails = append(mc.Emails, matcher.Contact{Email: k.Email, Name: k.Name, Learned: k.Learned})
 		}

@@ -30,12 +30,19 @@ func CustomerDomain(s string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	return withoutWWW(d), true
+}
+
+// withoutWWW drops a leading www. label from a normalized domain when what
+// remains is still a registrable domain or below: a web site's
+// www.acme.com is the company's acme.com, where its mail comes from.
+func withoutWWW(d string) string {
 	if rest, www := strings.CutPrefix(d, "www."); www {
 		if _, err := publicsuffix.EffectiveTLDPlusOne(rest); err == nil {
-			d = rest
+			return rest
 		}
 	}
-	return d, true
+	return d
 }
 
 func isScheme(s string) bool {

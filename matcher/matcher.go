@@ -125,6 +125,7 @@ func (m *Matcher) indexCustomers(cs []Customer) {
 		ci := int32(len(m.cust))
 		m.cust = append(m.cust, custInfo{ID: c.ID, Name: strings.Clone(c.Name), Auto: c.AutoCreated})
 		for _, dom := range c.Domains {
+			dom = withoutWWW(dom) // stored before writes dropped the www.
 			if m.putDomain(dom, func(e *domInfo) {
 				if e.cust < 0 {
 					e.cust = ci
