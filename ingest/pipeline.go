@@ -252,10 +252,9 @@ func (p *Pipeline) events(ctx context.Context, tx timeline.DB, pr *Prepared, bt 
 			pending = append(pending, autoKey(b.Resolution))
 			continue
 		}
-		if bt.seen == nil {
-			bt.seen = map[int64]bool{}
+		if r := b.Resolution.Class; r == matcher.ClassNewDomain || r == matcher.ClassNewEmail || p.matcher.Load().AutoCreated(id) {
+			bt.autoSeen(id)
 		}
-		bt.seen[id] = true
 		events = append(events, timeline.NewEvent{
 			CustomerID: id, Kind: pr.verdict.Kind, Direction: pr.rec.Direction, Rep: pr.rep,
 			OccurredAt: at, Rule: pr.verdict.Rule, Confidence: pr.verdict.Confidence,

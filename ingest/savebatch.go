@@ -18,7 +18,14 @@ type Batch struct {
 	Links timeline.Relinks
 	Raw   *timeline.RawWriter // nil: raw messages in the batch's transaction
 	autos map[string]int64    // auto_key -> customer
-	seen  map[int64]bool      // customers given an event in this batch
+	seen  map[int64]bool      // customers from mail given an event in this batch
+}
+
+func (b *Batch) autoSeen(id int64) {
+	if b.seen == nil {
+		b.seen = map[int64]bool{}
+	}
+	b.seen[id] = true
 }
 
 // SaveBatch stores prepared messages inside tx, locs[i] being where

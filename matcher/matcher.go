@@ -181,11 +181,25 @@ func (m *Matcher) Customers() int { return len(m.cust) }
 
 // CustomerName returns the name of a customer ID as given to New, or "".
 func (m *Matcher) CustomerName(id int64) string {
+	if c := m.customer(id); c != nil {
+		return c.Name
+	}
+	return ""
+}
+
+// AutoCreated reports whether customer id, as the matcher knows it, was
+// created from mail.
+func (m *Matcher) AutoCreated(id int64) bool {
+	c := m.customer(id)
+	return c != nil && c.Auto
+}
+
+func (m *Matcher) customer(id int64) *custInfo {
 	i, ok := slices.BinarySearchFunc(m.cust, id, func(c custInfo, id int64) int { return cmp.Compare(c.ID, id) })
 	if !ok {
-		return ""
+		return nil
 	}
-	return m.cust[i].Name
+	return &m.cust[i]
 }
 
 // FreeMail returns the free-mail list in use.
