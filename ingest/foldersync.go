@@ -248,49 +248,42 @@ func (s *Syncer) run(ctx context.Context, sess *session, rep, what string, spec 
 		// store saves the batch and moves the cursor in one transaction;
 		// each, one message at a time (saveEach): the way out of a batch
 		// that PostgreSQL refuses whatever the try.
-		store := func(each bool) func(pgx.Tx) error {
-			return func(tx pgx.Tx) (err error) {
-				newEvents = 0
-				var rs []timeline.SaveResult
-				how := ""
-				if each {
-					rs, err = s.pipe.saveEach(ctx, tx, prs, locs)
-					how = " one by one"
-				} else {
-					raw := rc.Start(ctx)
-					defer func() {
-						if err != nil {
-							raw.Abort()
-						} else if err = raw.Commit(); err != nil {
-							err = fmt.Errorf("%s: %w", f.Name, err)
-						}
-					}()
-					save := s.pipe.SaveBatch
-					if spec.down {
-						save = s.pipe.SaveOlder
+		store := func(tx pgx.Tx, each bool) (err error) {
+			newEvents = 0
+			var rs []timeline.SaveResult
+			how := ""
+			if each {
+				rs, err = s.pipe.saveEach(ctx, tx, prs, locs)
+				how = " one by one"
+			} else {
+				raw := rc.Start(ctx)
+				defer func() {
+					if err != nil {
+						raw.Abort()
+					} else if err = raw.Commit(); err != nil {
+						err = fmt.Errorf("%s: %w", f.Name, err)
 					}
-					rs, err = save(ctx, tx, prs, locs, raw)
+				}()
+				save := s.pipe.SaveBatch
+				if spec.down {
+					save = s.pipe.SaveOlder
 				}
-				if err != nil {
-					return fmt.Errorf("%s: save batch of %d%s: %w", f.Name, len(prs), how, err)
-				}
-				for _, sr := range rs {
-					newEvents += sr.NewEvents
-				}
-				if dropStale {
-					if _, err := timeline.DropStaleLocations(ctx, tx, rep, f.Name, cur.UIDValidity, uids); err != nil {
-						return err
-					}
-				}
-				return timeline.PutCursor(ctx, tx, next)
+				rs, err = save(ctx, tx, prs, locs, raw)
 			}
+			if err != nil {
+				return fmt.Errorf("%s: save batch of %d%s: %w", f.Name, len(prs), how, err)
+			}
+			for _, sr := range rs {
+				newEvents += sr.NewEvents
+			}
+			if dropStale {
+				if _, err := timeline.DropStaleLocations(ctx, tx, rep, f.Name, cur.UIDValidity, uids); err != nil {
+					return err
+				}
+			}
+			return timeline.PutCursor(ctx, tx, next)
 		}
-		err := s.store.InTxRetry(ctx, store(false))
-		if isDataError(err) {
-			s.log.Warn("batch refused: saving its messages one by one", "rep", rep, "folder", f.Name, "err", err)
-			err = s.store.InTxRetry(ctx, store(true))
-		}
-		if err != nil {
+		if err := storeOrEach(ctx, s.store, s.log, store, "rep", rep, "folder", f.Name); err != nil {
 			return res, err
 		}
 		*cur = next

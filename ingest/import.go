@@ -250,46 +250,39 @@ func (r *importRun) flush() error {
 	var sum ImportSummary
 	// store saves the batch; each, one message at a time (saveEach): the
 	// way out of a batch that PostgreSQL refuses whatever the try.
-	store := func(each bool) func(pgx.Tx) error {
-		return func(tx pgx.Tx) error {
-			sum = ImportSummary{}
-			locs := make([]*timeline.Location, len(prepared))
-			var rs []timeline.SaveResult
-			var err error
-			if each {
-				rs, err = r.im.pipe.saveEach(r.ctx, tx, prepared, locs)
-			} else {
-				rs, err = r.im.pipe.SaveOlder(r.ctx, tx, prepared, locs, nil)
-			}
-			if err != nil {
-				return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
-			}
-			imports := make([]timeline.Import, len(rs))
-			ids := make([]int64, len(rs))
-			for i, res := range rs {
-				ids[i] = res.MessageID
-				imports[i] = timeline.Import{Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position}
-			}
-			if err := timeline.RecordImports(r.ctx, tx, ids, imports); err != nil {
-				return err
-			}
-			for _, res := range rs {
-				if res.Inserted {
-					sum.New++
-				} else {
-					sum.Known++
-				}
-				sum.NewEvents += res.NewEvents
-			}
-			return nil
+	store := func(tx pgx.Tx, each bool) error {
+		sum = ImportSummary{}
+		locs := make([]*timeline.Location, len(prepared))
+		var rs []timeline.SaveResult
+		var err error
+		if each {
+			rs, err = r.im.pipe.saveEach(r.ctx, tx, prepared, locs)
+		} else {
+			rs, err = r.im.pipe.SaveOlder(r.ctx, tx, prepared, locs, nil)
 		}
+		if err != nil {
+			return fmt.Errorf("%s messages %d-%d: %w", items[0].source, items[0].position, items[len(items)-1].position, err)
+		}
+		imports := make([]timeline.Import, len(rs))
+		ids := make([]int64, len(rs))
+		for i, res := range rs {
+			ids[i] = res.MessageID
+			imports[i] = timeline.Import{Rep: r.rep, Folder: folders[i], Source: items[i].source, Position: items[i].position}
+		}
+		if err := timeline.RecordImports(r.ctx, tx, ids, imports); err != nil {
+			return err
+		}
+		for _, res := range rs {
+			if res.Inserted {
+				sum.New++
+			} else {
+				sum.Known++
+			}
+			sum.NewEvents += res.NewEvents
+		}
+		return nil
 	}
-	err := r.im.store.InTxRetry(r.ctx, store(false))
-	if isDataError(err) {
-		r.im.log.Warn("batch refused: importing its messages one by one", "rep", r.rep, "err", err)
-		err = r.im.store.InTxRetry(r.ctx, store(true))
-	}
-	if err != nil {
+	if err := storeOrEach(r.ctx, r.im.store, r.im.log, store, "rep", r.rep); err != nil {
 		return err
 	}
 	for i, pr := range prepared {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,20 @@ func (p *Pipeline) saveEach(ctx context.Context, tx pgx.Tx, prs []*Prepared, loc
 		rs = append(rs, r)
 	}
 	return rs, b.finish(ctx, tx)
+}
+
+// storeOrEach runs store(tx, false) in a transaction (retried as
+// InTxRetry does), and, when PostgreSQL refuses the batch's data
+// (isDataError), store(tx, true): the batch again, one message at a time
+// (saveEach), the way out of a batch refused whatever the try. attrs say
+// which batch in the log.
+func storeOrEach(ctx context.Context, st *timeline.Store, log *slog.Logger, store func(tx pgx.Tx, each bool) error, attrs ...any) error {
+	err := st.InTxRetry(ctx, func(tx pgx.Tx) error { return store(tx, false) })
+	if isDataError(err) {
+		log.Warn("batch refused: saving its messages one by one", append(attrs, "err", err)...)
+		err = st.InTxRetry(ctx, func(tx pgx.Tx) error { return store(tx, true) })
+	}
+	return err
 }
 
 // saveInSavepoint is Save in a savepoint of tx, rolled back on error with
