@@ -14,7 +14,7 @@ import (
 // takes a restart, like any config change.
 func (m Matching) FreeMail() matcher.FreeMail {
 	base := m.freeMailFile
-	if m.FreeMailFile == "" || base.IsZero() {
+	if base.IsZero() {
 		base = matcher.DefaultFreeMail()
 	}
 	return base.With(m.FreeMailAdd, m.FreeMailRemove)

@@ -2,11 +2,13 @@ package eval
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -141,7 +143,7 @@ func TestMimeTorture(t *testing.T) {
 // that an upstream expected output happens to be (james-mime4j's
 // mbox.rlug-N, mimekit's reassembled partial) is a message too.
 func notMessage(rel string) string {
-	base := pathBase(rel)
+	base := path.Base(rel)
 	lower := strings.ToLower(base)
 	ext := ""
 	if i := strings.LastIndexByte(lower, '.'); i > 0 {
@@ -176,8 +178,6 @@ var tnefExtract = regexp.MustCompile(`/tnef/[^/]+/`)
 var attachmentExt = map[string]bool{".png": true, ".jpg": true, ".gif": true, ".tiff": true, ".pdf": true,
 	".doc": true, ".rtf": true, ".zip": true, ".dat": true, ".mp3": true, ".html": true, ".htm": true, ".tnef": true}
 
-func pathBase(rel string) string { return rel[strings.LastIndexByte(rel, '/')+1:] }
-
 // mboxFrom is an mbox separator in its full form (RFC 4155): "From ", the
 // envelope sender, then an asctime or RFC 5322 date. A bare "From " or
 // "From - " line, and a header such as "From  : John", are not one.
@@ -199,7 +199,7 @@ func splitMbox(rel string, raw []byte) [][]byte {
 		return [][]byte{raw}
 	}
 	_, rest, _ := bytes.Cut(raw, []byte("\n"))
-	if !mboxName.MatchString(strings.ToLower(pathBase(filepath.ToSlash(rel)))) {
+	if !mboxName.MatchString(strings.ToLower(path.Base(filepath.ToSlash(rel)))) {
 		return [][]byte{rest}
 	}
 	var msgs [][]byte
@@ -250,7 +250,7 @@ func (a *appender) append(name string, raw []byte) {
 	_, werr := cmd.Write(raw)
 	cerr := cmd.Close()
 	if _, err := cmd.Wait(); err != nil || werr != nil || cerr != nil {
-		a.refused = append(a.refused, fmt.Sprintf("%s: %v", name, firstErr(err, werr, cerr)))
+		a.refused = append(a.refused, fmt.Sprintf("%s: %v", name, cmp.Or(err, werr, cerr)))
 		a.close() // the next message starts on a fresh connection
 		return
 	}
@@ -262,15 +262,6 @@ func (a *appender) close() {
 		a.c.Close()
 		a.c = nil
 	}
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // The selection keeps the hardest messages, whatever their first line, and

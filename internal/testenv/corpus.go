@@ -15,8 +15,7 @@ import (
 // It returns "" when there is none. Fuzz seeds, which are optional, use it
 // directly; tests use Corpus.
 func FindCorpus(name string) string {
-	env := "MAILTRAIL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_CORPUS"
-	if d := os.Getenv(env); d != "" {
+	if d := os.Getenv(corpusEnv(name)); d != "" {
 		return d
 	}
 	dir, err := os.Getwd()
@@ -45,8 +44,8 @@ func Corpus(tb testing.TB, name string) string {
 	d := FindCorpus(name)
 	if d == "" {
 		if os.Getenv("CI") != "" {
-			tb.Fatalf("corpus %q not found: no shared/corpus/%s above %s and no $MAILTRAIL_%s_CORPUS (CI is set, so this fails instead of skipping)",
-				name, name, cwd(), strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+			tb.Fatalf("corpus %q not found: no shared/corpus/%s above %s and no $%s (CI is set, so this fails instead of skipping)",
+				name, name, cwd(), corpusEnv(name))
 		}
 		tb.Skipf("corpus %q not found (no shared/corpus/%s above the working directory)", name, name)
 	}
@@ -56,4 +55,10 @@ func Corpus(tb testing.TB, name string) string {
 func cwd() string {
 	d, _ := os.Getwd()
 	return d
+}
+
+// corpusEnv is the variable that names corpus name's directory:
+// MAILTRAIL_DEV_CORPUS for "dev".
+func corpusEnv(name string) string {
+	return "MAILTRAIL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_CORPUS"
 }
