@@ -126,22 +126,11 @@ func TestSaveNULInHeaders(t *testing.T) {
 		"Content-Type: multipart/mixed; boundary=zz")
 	m += "--zz\nContent-Type: text/plain\n\nDear Amy, please quote 500 pcs.\n" +
 		"--zz\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"=?utf-8?Q?spec=00.pdf?=\"\n\nxx\n--zz--\n"
-	r := newRig(t)
-	p := ingest.NewPipeline(r.cfg, r.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := p.Reload(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	pr := p.Prepare([]byte(strings.ReplaceAll(m, "\n", "\r\n")), amy, "inbox")
-	err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
-		_, err := p.SaveBatch(r.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: amy, Folder: "inbox", UIDValidity: 1, UID: 1}}, nil)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("save: %v", err)
-	}
+	p := newAcmePipe(t)
+	p.save(amy, "inbox", m)
 	var subject, attachments, contact string
 	var events int
-	err = r.store.Pool.QueryRow(r.ctx, `SELECT subject, attachments::text, (SELECT count(*) FROM events),
+	err := p.store.Pool.QueryRow(p.ctx, `SELECT subject, attachments::text, (SELECT count(*) FROM events),
 		(SELECT coalesce(string_agg(name, ','), '') FROM contacts WHERE email = $1) FROM messages`, buyer).Scan(&subject, &attachments, &events, &contact)
 	if err != nil {
 		t.Fatal(err)
@@ -172,25 +161,13 @@ func TestSaveOverlongHeaders(t *testing.T) {
 	first := mail(name+" <"+buyer+">", amy, subject, longID, "Dear Amy, please quote 500 pcs.", "Cc: <"+longAddr+">")
 	reply := mail(amy, buyer, "Re: "+subject, "reply-long@ourco.example", "Dear Li, our price is USD 3/pc.",
 		"In-Reply-To: <"+longID+">", "References: <"+longID+">")
-	r := newRig(t)
-	p := ingest.NewPipeline(r.cfg, r.store, classify.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := p.Reload(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range []struct{ raw, role string }{{first, "inbox"}, {reply, "sent"}} {
-		pr := p.Prepare([]byte(strings.ReplaceAll(m.raw, "\n", "\r\n")), amy, m.role)
-		err := r.store.InTx(r.ctx, func(tx pgx.Tx) error {
-			_, err := p.SaveBatch(r.ctx, tx, []*ingest.Prepared{pr}, []*timeline.Location{{Rep: amy, Folder: m.role, UIDValidity: 1, UID: uint32(i + 1)}}, nil)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("save %s: %v", m.role, err)
-		}
-	}
+	p := newAcmePipe(t)
+	p.save(amy, "inbox", first)
+	p.save(amy, "sent", reply)
 	var messages, threads, longest int
 	var stored string
 	var malformed bool
-	err := r.store.Pool.QueryRow(r.ctx, `SELECT count(*), count(DISTINCT thread_id), max(subject) FILTER (WHERE direction = 'in'),
+	err := p.store.Pool.QueryRow(p.ctx, `SELECT count(*), count(DISTINCT thread_id), max(subject) FILTER (WHERE direction = 'in'),
 		bool_or(malformed), (SELECT max(length(email)) FROM contacts) FROM messages`).Scan(&messages, &threads, &stored, &malformed, &longest)
 	if err != nil {
 		t.Fatal(err)
@@ -201,4 +178,14 @@ func TestSaveOverlongHeaders(t *testing.T) {
 	if !malformed || longest > 254 {
 		t.Errorf("malformed %v, longest contact address %d bytes: the 3,000-byte Cc should be dropped, and noted", malformed, longest)
 	}
+}
+
+// newAcmePipe is newPipe with the buyer's company, Acme Buyer GmbH at
+// acme-buyer.de, as a listed customer.
+func newAcmePipe(t *testing.T) *pipe {
+	p := newPipe(t, nil)
+	if _, _, _, err := timeline.UpsertCustomer(p.ctx, p.store.Pool, timeline.CustomerInput{Name: "Acme Buyer GmbH", Domains: []string{"acme-buyer.de"}, Grade: "A", Owner: amy}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
