@@ -146,30 +146,42 @@ func DeferRematch(ctx context.Context, db DB, c Concern) error {
 }
 
 // ExpandConcerns queues the messages of the concerns DeferRematch
-// recorded (QueueRematch), deleting each in tx; another daemon's skip the
+// recorded (QueueRematch), deleting them in tx; another daemon's skip the
 // ones tx holds. It returns how many concerns it expanded.
 func ExpandConcerns(ctx context.Context, tx pgx.Tx) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT id, concern FROM rematch_concerns ORDER BY id FOR UPDATE SKIP LOCKED`)
+	rows, err := tx.Query(ctx, `
+		DELETE FROM rematch_concerns WHERE id IN (SELECT id FROM rematch_concerns FOR UPDATE SKIP LOCKED)
+		RETURNING concern`)
 	if err != nil {
 		return 0, fmt.Errorf("deferred re-matching: %w", err)
 	}
-	type deferred struct {
-		ID      int64
-		Concern Concern
-	}
-	ds, err := pgx.CollectRows(rows, pgx.RowToStructByPos[deferred])
+	cs, err := pgx.CollectRows(rows, pgx.RowTo[Concern])
 	if err != nil {
 		return 0, fmt.Errorf("deferred re-matching: %w", err)
 	}
-	for _, d := range ds {
-		if _, err := QueueRematch(ctx, tx, d.Concern); err != nil {
+	// One QueueRematch per reason, not per concern: each reads every stored
+	// message's addresses, and a burst of edits leaves many concerns.
+	byReason := map[string]*Concern{}
+	var reasons []string
+	for _, c := range cs {
+		u := byReason[c.Reason]
+		if u == nil {
+			u = &Concern{Reason: c.Reason}
+			byReason[c.Reason] = u
+			reasons = append(reasons, c.Reason)
+		}
+		u.CustomerIDs = append(u.CustomerIDs, c.CustomerIDs...)
+		u.Domains = append(u.Domains, c.Domains...)
+		u.Emails = append(u.Emails, c.Emails...)
+		u.AutoCreated = u.AutoCreated || c.AutoCreated
+		u.Noise = u.Noise || c.Noise
+	}
+	for _, r := range reasons {
+		if _, err := QueueRematch(ctx, tx, *byReason[r]); err != nil {
 			return 0, err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rematch_concerns WHERE id = $1`, d.ID); err != nil {
-			return 0, fmt.Errorf("deferred re-matching: %w", err)
-		}
 	}
-	return len(ds), nil
+	return len(cs), nil
 }
 
 // RematchBacklog is the number of messages waiting to be matched again.
