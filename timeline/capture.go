@@ -357,7 +357,7 @@ func saveCopy(ctx context.Context, db BatchDB, c *Captured, l *Relinks, r SaveRe
 		return r, nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events, QuoteDetails{})...)...)
+	b.Queue(insertEvents, append([]any{r.MessageID}, eventColumns(c.Events)...)...)
 	b.Queue(loadThreadSQL, r.MessageID, maxThreadRefs)
 	br := db.SendBatch(ctx, b)
 	tm, err := func() (threadMessage, error) {

@@ -108,6 +108,34 @@ func TestExportLinks(t *testing.T) {
 	}
 }
 
+// A price list Bcc'd to a buyer: its INBOX copy is stored first, without
+// the Bcc line; the Sent copy then adds the Bcc'd buyer's event, which
+// carries what the quote states like the first.
+func TestCopyAddsQuoteDetails(t *testing.T) {
+	f := newFx(t)
+	to, bcc := f.customer("Acme", "B", amy), f.customer("Bolt", "B", amy)
+	details := timeline.QuoteDetails{Ref: "PL-7", Currency: "EUR", Amount: "980.50"}
+	price := mail{msgid: "pl7", subject: "Price list", at: day(1), dir: "out", kind: timeline.KindQuote,
+		customers: []int64{to}, quote: details}
+	f.save(price)
+	price.customers = []int64{to, bcc}
+	evs := f.save(price)
+	got := map[int64]timeline.ExportEvent{}
+	err := timeline.ExportEvents(f.ctx, f.s.Pool, func(x timeline.ExportEvent) error { got[x.EventID] = x; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, e := range evs {
+		x := got[e.ID]
+		if x.QuoteRef == nil || *x.QuoteRef != "PL-7" || x.Currency == nil || *x.Currency != "EUR" || x.Amount == nil || *x.Amount != 980.50 {
+			t.Errorf("customer %d's quote event: ref %v currency %v amount %v", c, x.QuoteRef, x.Currency, x.Amount)
+		}
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want one each for Acme and Bolt", len(evs))
+	}
+}
+
 // Two records of one buyer, the inquiry on one and the rep's quote on the
 // other: after the merge, the inquiry is quoted, and no pending link is
 // left for the merged id.

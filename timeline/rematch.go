@@ -314,7 +314,7 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 		}
 	}
 	if len(add) > 0 {
-		if err := tx.QueryRow(ctx, insertEvents, append([]any{s.ID}, eventColumns(add, QuoteDetails{})...)...).Scan(&r.Added); err != nil {
+		if err := tx.QueryRow(ctx, insertEvents, append([]any{s.ID}, eventColumns(add)...)...).Scan(&r.Added); err != nil {
 			return r, fmt.Errorf("add events of message %d: %w", s.ID, err)
 		}
 	}

@@ -207,15 +207,16 @@ func eventRowsSQL(u string) string {
 }
 
 // insertEvents adds events of message $1 (then eventColumns) without a
-// thread, and counts those added: a message already threaded gets its new
-// events' thread from assignThread.
+// thread or quote details, and counts those added: a message already
+// threaded gets its new events' thread from assignThread, and the caller
+// writes what a quote states (setQuoteDetails).
 var insertEvents = `WITH ` + insertEventsSQL(eventRowsSQL(`unnest($2::bigint[], $3::text[], $4::text[], $5::text[],
 		$6::timestamptz[], $7::text[], $8::real[]) WITH ORDINALITY AS u(c, k, d, rep, at, rule, conf, o)`),
-	"$1", "NULL", [3]string{"$9::text", "$10::text", "$11::numeric"}, "$12", "") + ` SELECT count(*) FROM eu`
+	"$1", "NULL", [3]string{"NULL::text", "NULL::text", "NULL::numeric"}, "$9", "") + ` SELECT count(*) FROM eu`
 
-// eventColumns returns the parameters of insertEventsSQL: the events,
-// what quote events state, and QuoteWindow.
-func eventColumns(events []NewEvent, q QuoteDetails) []any {
+// eventColumns returns the parameters of insertEvents after the message:
+// the events' columns, and QuoteWindow.
+func eventColumns(events []NewEvent) []any {
 	var (
 		cust       []int64
 		kind, dir  []string
@@ -228,8 +229,7 @@ func eventColumns(events []NewEvent, q QuoteDetails) []any {
 		rep, at, rule = append(rep, e.Rep), append(at, e.OccurredAt), append(rule, e.Rule)
 		confidence = append(confidence, float32(e.Confidence))
 	}
-	return []any{cust, kind, dir, rep, at, rule, confidence, nullable(q.Ref), nullable(q.Currency), nullable(q.Amount),
-		QuoteWindow}
+	return []any{cust, kind, dir, rep, at, rule, confidence, QuoteWindow}
 }
 
 // loadThreadSQL reads what threading needs of message $1. "= ANY (ARRAY
