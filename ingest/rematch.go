@@ -133,7 +133,7 @@ func (p *Pipeline) rematch(ctx context.Context, tx pgx.Tx, s *timeline.Stored, b
 	if len(events) == 0 && len(pending) > 0 && noise == "" {
 		noise = NoisePendingReply
 	}
-	r, err := timeline.ApplyRematch(ctx, tx, s, events, noise, pr.rec.NoiseRule, pr.rec.Direction)
+	r, err := timeline.ApplyRematch(ctx, tx, s, events, pr.rec.Quote, noise, pr.rec.NoiseRule, pr.rec.Direction)
 	if err != nil {
 		return r, err
 	}

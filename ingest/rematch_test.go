@@ -494,3 +494,25 @@ func TestStoredWWWDomainMatches(t *testing.T) {
 		t.Errorf("mail at newco.example: %s, want on Newco GmbH (domain stored as www.newco.example)", got)
 	}
 }
+
+// A quote matched again onto a customer (the list imported after the mail)
+// carries what it states, as it would have had it matched at first.
+func TestRematchedQuoteKeepsItsFigures(t *testing.T) {
+	p := newPipe(t, func(c *config.Config) { c.Matching.AutoCreate = "off" })
+	msg := p.save(amy, "Sent", mail(amy, "buyer@newco.example", "Quotation QT-2026-0107 LED panel", "qt-107@ourco.example",
+		"Dear buyer,\nplease find our quotation QT-2026-0107 for LED panel 600x600 40W, 500 pcs.\nTotal amount: USD 6,250.00 FOB Ningbo.\nAmy"))
+	if got := p.on(msg); got != "noise=unmatched" {
+		t.Fatalf("before the import: %s", got)
+	}
+	p.importCSV("name,domains,emails,grade,owner,phone,country\nNewco GmbH,newco.example,,B,,,\n")
+	p.maintain()
+	var kind, ref, currency, amount string
+	err := p.store.Pool.QueryRow(p.ctx, `SELECT kind, coalesce(quote_ref, ''), coalesce(currency, ''), coalesce(amount::text, '')
+		FROM events WHERE message_id = $1`, msg).Scan(&kind, &ref, &currency, &amount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind != "quote" || ref != "QT-2026-0107" || currency != "USD" || amount != "6250.00" {
+		t.Errorf("re-matched quote event: kind %q ref %q currency %q amount %q; want quote QT-2026-0107 USD 6250.00", kind, ref, currency, amount)
+	}
+}

@@ -279,10 +279,11 @@ type Rematched struct {
 // ApplyRematch makes a stored message's events those of want (one per
 // customer): events of customers no longer wanted are deleted, missing
 // ones inserted, the others left as they are (their kind and rep stay).
-// Each change gets its search outbox row. The message's noise and
-// direction are set to what the new match says (noise is cleared when an
-// event remains).
-func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, noise, noiseRule, direction string) (Rematched, error) {
+// Each change gets its search outbox row, and added quote events what the
+// quote states (quote, from the message as parsed again). The message's
+// noise and direction are set to what the new match says (noise is
+// cleared when an event remains).
+func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, quote QuoteDetails, noise, noiseRule, direction string) (Rematched, error) {
 	var r Rematched
 	wanted := map[int64]bool{}
 	for _, e := range want {
@@ -316,6 +317,11 @@ func ApplyRematch(ctx context.Context, tx pgx.Tx, s *Stored, want []NewEvent, no
 	if len(add) > 0 {
 		if err := tx.QueryRow(ctx, insertEvents, append([]any{s.ID}, eventColumns(add)...)...).Scan(&r.Added); err != nil {
 			return r, fmt.Errorf("add events of message %d: %w", s.ID, err)
+		}
+		if r.Added > 0 && !quote.IsZero() {
+			if err := setQuoteDetails(ctx, tx, `message_id = $1 AND kind = 'quote'`, s.ID, quote); err != nil {
+				return r, err
+			}
 		}
 	}
 	if len(want) > 0 {

@@ -52,7 +52,7 @@ func TestDropEmptyAutoCustomers(t *testing.T) {
 		}
 		var lost []int64
 		for i := range stored {
-			r, err := timeline.ApplyRematch(d.ctx, tx, &stored[i], nil, "unmatched", "", "in")
+			r, err := timeline.ApplyRematch(d.ctx, tx, &stored[i], nil, timeline.QuoteDetails{}, "unmatched", "", "in")
 			if err != nil {
 				return err
 			}
