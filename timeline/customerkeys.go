@@ -29,19 +29,11 @@ func readMatchKeys(ctx context.Context, db DB, id int64) (matchKeys, error) {
 	if err != nil {
 		return k, fmt.Errorf("read domains of customer %d: %w", id, err)
 	}
-	rows, err := db.Query(ctx, `SELECT email, name FROM contacts WHERE customer_id = $1`, id)
-	if err != nil {
-		return k, fmt.Errorf("read contacts of customer %d: %w", id, err)
+	cs, err := contactsOf(ctx, db, id)
+	for _, c := range cs {
+		k.contacts[c.Email] = c.Name
 	}
-	var email, name string
-	_, err = pgx.ForEachRow(rows, []any{&email, &name}, func() error {
-		k.contacts[email] = name
-		return nil
-	})
-	if err != nil {
-		return k, fmt.Errorf("read contacts of customer %d: %w", id, err)
-	}
-	return k, nil
+	return k, err
 }
 
 // afterCustomerWrite follows a person's write of customer id (its match

@@ -74,7 +74,7 @@ func CreateCustomer(ctx context.Context, tx pgx.Tx, in CustomerInput, via, actor
 	if err := setContacts(ctx, tx, id, in.Contacts); err != nil {
 		return 0, err
 	}
-	if err := takeOver(ctx, tx, id, autos, via+":"+actor); err != nil {
+	if err := takeOver(ctx, tx, id, autos, editedBy(via, actor)); err != nil {
 		return 0, err
 	}
 	return id, afterCustomerWrite(ctx, tx, id, matchKeys{}, true, true, via)
@@ -102,18 +102,21 @@ func UpdateCustomer(ctx context.Context, tx pgx.Tx, id int64, p CustomerPatch, v
 	if p.Contacts != nil {
 		emails = contactEmails(*p.Contacts)
 	}
-	var autos []int64
-	if p.Domains != nil || emails != nil {
-		if autos, err = autoCustomersOf(ctx, tx, id, derefList(p.Domains), derefList(emails)); err != nil {
-			return err
-		}
+	autos, err := autoCustomersOf(ctx, tx, id, derefList(p.Domains), derefList(emails))
+	if err != nil {
+		return err
 	}
 	if err := checkConflicts(ctx, tx, id, autos, p.Name, p.Domains, emails); err != nil {
 		return err
 	}
-	before, err := readMatchKeys(ctx, tx, id)
-	if err != nil {
-		return err
+	// Only the name, domains and contacts change how mail matches: a patch
+	// of the other fields reads no match keys.
+	keyed := p.Name != nil || p.Domains != nil || p.Contacts != nil
+	var before matchKeys
+	if keyed {
+		if before, err = readMatchKeys(ctx, tx, id); err != nil {
+			return err
+		}
 	}
 	_, err = tx.Exec(ctx, `
 		UPDATE customers SET
@@ -153,10 +156,16 @@ func UpdateCustomer(ctx context.Context, tx pgx.Tx, id int64, p CustomerPatch, v
 			return err
 		}
 	}
-	if err := takeOver(ctx, tx, id, autos, via+":"+actor); err != nil {
+	if err := takeOver(ctx, tx, id, autos, editedBy(via, actor)); err != nil {
 		return err
 	}
 	rephoned := p.Phone != nil && *p.Phone != oldPhone
+	if !keyed {
+		if rephoned {
+			return MarkDuplicatesDirty(ctx, tx)
+		}
+		return nil
+	}
 	return afterCustomerWrite(ctx, tx, id, before, renamed, renamed || rephoned, via)
 }
 
@@ -232,7 +241,7 @@ func OwnerChanges(ctx context.Context, db DB, customerID int64) ([]OwnerChange, 
 func checkConflicts(ctx context.Context, db DB, self int64, except []int64, name *string, domains, emails *[]string) error {
 	conflict := func(field, value, sql string) error {
 		var f FieldConflict
-		err := db.QueryRow(ctx, sql, value, self, nonNilIDs(except)).Scan(&f.CustomerID, &f.Customer)
+		err := db.QueryRow(ctx, sql, value, self, nonNil(except)).Scan(&f.CustomerID, &f.Customer)
 		if err == pgx.ErrNoRows {
 			return nil
 		}

@@ -146,10 +146,6 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 		return Merge{}, err
 	}
 	mc := &m.Merged
-	var autoKey *string
-	if mc.AutoKey != "" {
-		autoKey = &mc.AutoKey
-	}
 
 	mv := &m.Moved
 	mv.FieldsFilled = map[string]string{}
@@ -297,7 +293,7 @@ func MergeCustomers(ctx context.Context, tx pgx.Tx, keep, from int64, by string)
 		return Merge{}, fmt.Errorf("delete merged customer %d: %w", from, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO customer_redirects (old_id, new_id, auto_key, merge_id) VALUES ($1, $2, $3, $4)`,
-		from, keep, autoKey, m.ID); err != nil {
+		from, keep, nullable(mc.AutoKey), m.ID); err != nil {
 		return Merge{}, fmt.Errorf("redirect customer %d: %w", from, err)
 	}
 	// The kept customer's messages are matched again (a moved domain can

@@ -60,7 +60,7 @@ func QueueRematch(ctx context.Context, db DB, c Concern) (int, error) {
 			SELECT id, $5 FROM hits ORDER BY id
 			ON CONFLICT DO NOTHING)
 		SELECT count(*) FROM hits`,
-		hits, nonNilIDs(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
+		hits, nonNil(c.CustomerIDs), c.AutoCreated, c.Noise, c.Reason).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("queue messages for matching: %w", err)
 	}
@@ -483,13 +483,6 @@ func withUnicode(ss []string) []string {
 		out = append(out, strings.ToLower(u))
 	}
 	return out
-}
-
-func nonNilIDs(ids []int64) []int64 {
-	if ids == nil {
-		return []int64{}
-	}
-	return ids
 }
 
 // SwapFingerprint stores the fingerprint of the matching config and queues
