@@ -84,7 +84,7 @@ type FollowupCursor struct {
 // has no cadence for, are not listed. The handover report applies the same
 // rule (FollowupsOf).
 func Followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page) ([]Followup, error) {
-	return followups(ctx, db, p, now, rep, scope, cur, pg, nil, false)
+	return followups(ctx, db, p, now, rep, scope, cur, pg, nil)
 }
 
 // FollowupsOf returns those of the customers ids that are overdue at now by
@@ -95,12 +95,13 @@ func FollowupsOf(ctx context.Context, db DB, p Policy, now time.Time, ids []int6
 	if len(ids) == 0 {
 		return []Followup{}, nil
 	}
-	return followups(ctx, db, p, now, "", Scope{}, FollowupCursor{}, Page{Limit: len(ids)}, ids, true)
+	return followups(ctx, db, p, now, "", Scope{}, FollowupCursor{}, Page{Limit: len(ids)}, ids)
 }
 
 // followups is the one query of the follow-up rule: ids, when not nil,
-// restricts it to those customers; asOf ignores mail after now.
-func followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page, ids []int64, asOf bool) ([]Followup, error) {
+// restricts it to those customers, as of now (mail after now is ignored:
+// a report of a past day).
+func followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, scope Scope, cur FollowupCursor, pg Page, ids []int64) ([]Followup, error) {
 	var grades []string
 	var secs []float64
 	for g, d := range p.Cadence {
@@ -132,7 +133,7 @@ func followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) oi ON true
 		WHERE c.due < $5 AND ($10 OR (c.due, c.id) > ($11, $12))
 		ORDER BY c.due, c.id
-		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset, ids, asOf,
+		LIMIT $6 OFFSET $7`, grades, secs, rep, scope.Rep, now, pg.Limit, pg.Offset, ids, ids != nil,
 		cur == FollowupCursor{}, cur.Due, cur.CustomerID)
 	if err != nil {
 		return nil, fmt.Errorf("follow-ups: %w", err)
