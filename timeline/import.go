@@ -14,9 +14,6 @@ type importState struct {
 	touched map[int64]int // customer id -> first line that matched or created it
 	changed []CustomerInput
 	ids     []int64 // customers of changed rows, for the re-match
-	// owner is the owner change of the row being applied, audited with
-	// the row's line once the customer is known.
-	owner *[2]string // old, new
 }
 
 // rowOutcome is what a row did, applied to importState once its savepoint
@@ -157,12 +154,16 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 		emails = append(emails, c.Email)
 	}
 	out := rowOutcome{}
-	st.owner = nil // a row that failed may have left one
+	// by names the row in the audit trail: edits, owner changes, merges.
+	by := fmt.Sprintf("import line %d", res.Line)
+	if opt.Source != "" {
+		by = fmt.Sprintf("import %s line %d", opt.Source, res.Line)
+	}
 	change := func(format string, args ...any) {
 		res.Changes = append(res.Changes, fmt.Sprintf(format, args...))
 		out.changed = true
 	}
-	id, err := upsertRow(ctx, tx, in, domains, emails, res, st, change)
+	id, err := upsertRow(ctx, tx, in, domains, emails, res, st, change, by)
 	if err != nil {
 		return out, err
 	}
@@ -175,10 +176,6 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 	autos, err := autoCustomersOf(ctx, tx, id, domains, emails)
 	if err != nil {
 		return out, err
-	}
-	by := fmt.Sprintf("import line %d", res.Line)
-	if opt.Source != "" {
-		by = fmt.Sprintf("import %s line %d", opt.Source, res.Line)
 	}
 	for _, a := range autos {
 		m, err := MergeCustomers(ctx, tx, id, a, by)
@@ -194,12 +191,6 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 			return out, fmt.Errorf("mark customer %d as edited: %w", id, err)
 		}
 	}
-	if o := st.owner; o != nil {
-		st.owner = nil
-		if err := auditOwner(ctx, tx, id, o[0], o[1], "import", by); err != nil {
-			return out, err
-		}
-	}
 	switch {
 	case res.Action == RowCreated:
 	case out.changed:
@@ -211,9 +202,10 @@ func importRow(ctx context.Context, tx pgx.Tx, in CustomerInput, res *RowResult,
 }
 
 // upsertRow finds the customer a row is about (see ImportCustomers) and
-// creates or updates it, reporting each change through change.
+// creates or updates it, reporting each change through change; an owner
+// it sets is audited as by.
 func upsertRow(ctx context.Context, tx pgx.Tx, in CustomerInput, domains, emails []string, res *RowResult, st *importState,
-	change func(format string, args ...any)) (int64, error) {
+	change func(format string, args ...any), by string) (int64, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT c.id, c.name, 'domain ' || d.domain, 0 FROM customer_domains d JOIN customers c ON c.id = d.customer_id
 		WHERE NOT c.auto_created AND d.domain = ANY($1)
@@ -259,7 +251,9 @@ func upsertRow(ctx context.Context, tx pgx.Tx, in CustomerInput, domains, emails
 		}
 		res.Action = RowCreated
 		if in.Owner != "" {
-			st.owner = &[2]string{"", in.Owner}
+			if err := auditOwner(ctx, tx, id, "", in.Owner, "import", by); err != nil {
+				return 0, err
+			}
 		}
 	} else {
 		t := matches[0]
@@ -271,7 +265,7 @@ func upsertRow(ctx context.Context, tx pgx.Tx, in CustomerInput, domains, emails
 				res.Notes = append(res.Notes, fmt.Sprintf("also matches customer %d %q by %s", o.ID, o.Name, o.By))
 			}
 		}
-		if err := updateRow(ctx, tx, id, in, res, st, change); err != nil {
+		if err := updateRow(ctx, tx, id, in, res, st, change, by); err != nil {
 			return 0, err
 		}
 	}
@@ -309,7 +303,7 @@ func upsertRow(ctx context.Context, tx pgx.Tx, in CustomerInput, domains, emails
 // about a customer sets its name and non-empty fields; a later row of the
 // same file only fills blanks.
 func updateRow(ctx context.Context, tx pgx.Tx, id int64, in CustomerInput, res *RowResult, st *importState,
-	change func(format string, args ...any)) error {
+	change func(format string, args ...any), by string) error {
 	type record struct{ Name, Grade, Owner, Phone, Country string }
 	var cur record
 	if err := tx.QueryRow(ctx, `
@@ -348,13 +342,15 @@ func updateRow(ctx context.Context, tx pgx.Tx, id int64, in CustomerInput, res *
 			change("%s: %q -> %q", f.field, f.old, f.new)
 		}
 	}
-	if next.Owner != cur.Owner {
-		st.owner = &[2]string{cur.Owner, next.Owner}
-	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE customers SET name = $2, grade = $3, owner = $4, phone = $5, country = $6, updated_at = now()
 		WHERE id = $1`, id, next.Name, nullable(next.Grade), nullable(next.Owner), next.Phone, next.Country); err != nil {
 		return fmt.Errorf("update customer %d: %w", id, err)
+	}
+	if next.Owner != cur.Owner {
+		if err := auditOwner(ctx, tx, id, cur.Owner, next.Owner, "import", by); err != nil {
+			return err
+		}
 	}
 	if next.Name != cur.Name {
 		// The search documents carry the customer's name.
