@@ -17,25 +17,33 @@ var files embed.FS
 
 // Apply brings the database at url up to the newest schema version.
 func Apply(ctx context.Context, url string) (from, to int32, err error) {
+	err = withMigrator(ctx, url, func(m *migrate.Migrator) error {
+		if from, err = m.GetCurrentVersion(ctx); err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		if err := m.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		to, err = m.GetCurrentVersion(ctx)
+		return err
+	})
+	return from, to, err
+}
+
+// withMigrator runs fn with a migrator over the embedded files, on a
+// connection of its own to url.
+func withMigrator(ctx context.Context, url string, fn func(*migrate.Migrator) error) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return 0, 0, fmt.Errorf("connect for migrations: %w", err)
+		return fmt.Errorf("connect for migrations: %w", err)
 	}
 	defer conn.Close(context.Background())
 	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
 	if err != nil {
-		return 0, 0, fmt.Errorf("migrator: %w", err)
+		return fmt.Errorf("migrator: %w", err)
 	}
 	if err := m.LoadMigrations(files); err != nil {
-		return 0, 0, fmt.Errorf("load migrations: %w", err)
+		return fmt.Errorf("load migrations: %w", err)
 	}
-	from, err = m.GetCurrentVersion(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("schema version: %w", err)
-	}
-	if err := m.Migrate(ctx); err != nil {
-		return from, 0, fmt.Errorf("migrate: %w", err)
-	}
-	to, err = m.GetCurrentVersion(ctx)
-	return from, to, err
+	return fn(m)
 }

@@ -160,7 +160,9 @@ func TestMergeRelinks(t *testing.T) {
 		t.Errorf("after the merge: quote %v reply %v, want %d", e.QuoteEventID, e.ReplyEventID, q.ID)
 	}
 	var n int
-	f.s.Pool.QueryRow(f.ctx, `SELECT count(*) FROM pending_links WHERE customer_id = $1`, from).Scan(&n)
+	if err := f.s.Pool.QueryRow(f.ctx, `SELECT count(*) FROM pending_links WHERE customer_id = $1`, from).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("%d pending links left for the merged customer", n)
 	}
