@@ -149,7 +149,6 @@ func followups(ctx context.Context, db DB, p Policy, now time.Time, rep string, 
 		var osub *string
 		err := row.Scan(&f.CustomerID, &f.Name, &f.Grade, &f.Owner, &f.CreatedAt, &secs, &f.DueAt,
 			&tid, &tat, &trep, &tkind, &tsub, &oid, &oat, &osub)
-		f.DueAt = f.DueAt.UTC() // as the handover report writes it, whatever the server's zone
 		f.CadenceHours = secs / 3600
 		f.OverdueHours = hours(now.Sub(f.DueAt))
 		if tid != nil {
