@@ -237,3 +237,13 @@ func (c *Config) Finish() error {
 	c.applyDefaults()
 	return c.Validate()
 }
+
+// Rep returns the configured rep whose address is email, in any case.
+func (c *Config) Rep(email string) (Rep, bool) {
+	for _, r := range c.Reps {
+		if strings.EqualFold(r.Email, email) {
+			return r, true
+		}
+	}
+	return Rep{}, false
+}

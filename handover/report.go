@@ -404,19 +404,25 @@ func loadThreads(ctx context.Context, db timeline.DB, o Options, ids []int64, si
 	return nil
 }
 
+// otherRepsSQL selects, one row each time, the reps other than $1 who know
+// customer c.id: an event of theirs, or its mail in their mailbox. None
+// makes $1 the customer's sole contact (SoleContacts; Transfer's
+// colleagues of an unowned customer).
+const otherRepsSQL = `
+	SELECT e.rep FROM events e WHERE e.customer_id = c.id AND e.rep <> $1
+	UNION ALL
+	SELECT lower(l.rep) FROM events e JOIN message_locations l ON l.message_id = e.message_id
+	WHERE e.customer_id = c.id AND lower(l.rep) <> $1`
+
 // SoleContacts returns those of ids that only rep ever corresponded
 // with: every event of theirs, all time, is attributed to rep, and none
-// of their messages was found in another rep's mailbox. These are the
-// customers the company risks losing with the rep. Transfer applies the
-// same rule to the unowned ones (plan's others): keep the two together.
+// of their messages was found in another rep's mailbox (otherRepsSQL).
+// These are the customers the company risks losing with the rep.
 func SoleContacts(ctx context.Context, db timeline.DB, rep string, ids []int64) ([]int64, error) {
 	rows, err := db.Query(ctx, `
 		SELECT c.id FROM unnest($2::bigint[]) AS c(id)
 		WHERE EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.rep = $1)
-			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.rep <> $1)
-			AND NOT EXISTS (
-				SELECT 1 FROM events e JOIN message_locations l ON l.message_id = e.message_id
-				WHERE e.customer_id = c.id AND lower(l.rep) <> $1)
+			AND NOT EXISTS (`+otherRepsSQL+`)
 		ORDER BY c.id`, rep, ids)
 	if err != nil {
 		return nil, fmt.Errorf("sole contacts of %s: %w", rep, err)
@@ -434,8 +440,7 @@ func loadFollowUps(ctx context.Context, db timeline.DB, o Options, ids []int64, 
 		return fmt.Errorf("follow-ups of %s: %w", o.Rep, err)
 	}
 	for _, f := range due {
-		fu := &FollowUp{CadenceDays: days(time.Duration(f.CadenceHours * float64(time.Hour))),
-			DueAt: f.DueAt.UTC(), OverdueDays: days(o.Now.Sub(f.DueAt))}
+		fu := &FollowUp{CadenceDays: days(o.Cadence[f.Grade]), DueAt: f.DueAt, OverdueDays: days(o.Now.Sub(f.DueAt))}
 		if f.LastTouch != nil {
 			at := f.LastTouch.At.UTC()
 			fu.LastContact = &at

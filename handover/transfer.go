@@ -157,12 +157,7 @@ func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferRes
 	rows, err := tx.Query(ctx, `
 		SELECT c.id, c.name, coalesce(c.grade, ''), coalesce(c.owner, ''),
 			EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.rep = $1),
-			ARRAY(
-				SELECT e.rep FROM events e WHERE e.customer_id = c.id AND e.rep <> $1
-				UNION
-				SELECT lower(l.rep) FROM events e JOIN message_locations l ON l.message_id = e.message_id
-				WHERE e.customer_id = c.id AND lower(l.rep) <> $1
-				ORDER BY 1)
+			ARRAY(SELECT DISTINCT r FROM (`+otherRepsSQL+`) o(r) ORDER BY 1)
 		FROM customers c
 		WHERE c.owner = $1 OR c.id = ANY($2)
 			OR (coalesce(c.owner, '') = '' AND c.id IN (SELECT customer_id FROM events WHERE rep = $1))
@@ -212,9 +207,6 @@ func plan(ctx context.Context, tx pgx.Tx, req *TransferRequest, res *TransferRes
 			to = req.To
 		default:
 			res.Kept = append(res.Kept, CustomerRef{c.id, c.name, c.grade})
-			continue
-		}
-		if to == c.owner {
 			continue
 		}
 		res.Moves = append(res.Moves, Move{CustomerID: c.id, Customer: c.name, Grade: c.grade, From: c.owner, To: to})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailtrail/mailtrail/api"
-	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/matcher"
 	"github.com/mailtrail/mailtrail/migrations"
 	"github.com/mailtrail/mailtrail/timeline"
@@ -102,7 +100,7 @@ func cmdTokens(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer store.Close()
-		if r != "" && !slices.ContainsFunc(cfg.Reps, func(cr config.Rep) bool { return strings.EqualFold(cr.Email, r) }) {
+		if _, ok := cfg.Rep(r); r != "" && !ok {
 			fmt.Fprintf(os.Stderr, "warning: %s is not a rep in the config file; the token sees only customers owned by or in mail with that address\n", r)
 		}
 		tok, hash := api.NewToken()

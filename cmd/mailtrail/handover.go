@@ -89,7 +89,7 @@ func cmdHandover(ctx context.Context, e *env, args []string) error {
 	defer store.Close()
 
 	if !transfer {
-		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months, Cadence: policyOf(cfg).Cadence})
+		rpt, err := handover.Build(ctx, store.Pool, handover.Options{Rep: r, Months: *months, Cadence: cfg.Followup.Cadence})
 		if err != nil {
 			return err
 		}
@@ -109,12 +109,8 @@ func cmdHandover(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	configured := map[string]bool{}
-	for _, cr := range cfg.Reps {
-		configured[strings.ToLower(cr.Email)] = true
-	}
 	for _, mv := range res.Moves {
-		if !configured[mv.To] {
+		if _, ok := cfg.Rep(mv.To); !ok {
 			res.Warnings = append(res.Warnings, mv.To+" is not a rep in the config file")
 			break
 		}

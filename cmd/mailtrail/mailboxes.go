@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/mailtrail/mailtrail/config"
 	"github.com/mailtrail/mailtrail/migrations"
@@ -26,11 +25,7 @@ func cmdMailboxes(ctx context.Context, e *env, args []string) error {
 	switch {
 	case args[0] == "list" && len(args) == 1:
 	case args[0] == "retry" && len(args) == 2:
-		found := false
-		for _, r := range cfg.Reps {
-			found = found || strings.EqualFold(r.Email, args[1])
-		}
-		if !found {
+		if _, ok := cfg.Rep(args[1]); !ok {
 			return fmt.Errorf("no rep %s in the config", args[1])
 		}
 	default:

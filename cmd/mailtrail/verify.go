@@ -27,16 +27,11 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *only != "" {
-		var reps []config.Rep
-		for _, r := range cfg.Reps {
-			if strings.EqualFold(r.Email, *only) {
-				reps = append(reps, r)
-			}
-		}
-		if len(reps) == 0 {
+		r, ok := cfg.Rep(*only)
+		if !ok {
 			return fmt.Errorf("--rep %s: no such rep in the config", *only)
 		}
-		cfg.Reps = reps
+		cfg.Reps = []config.Rep{r}
 	}
 	store, err := timeline.Open(ctx, cfg.Database.URL)
 	if err != nil {
