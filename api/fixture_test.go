@@ -84,14 +84,8 @@ func newFixture(t *testing.T, withSearch bool) *fixture {
 		if err := f.index.Ensure(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			n, err := f.index.DrainOnce(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
+		if _, err := f.index.Drain(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
 	for name, p := range map[string]Principal{"manager": {Role: RoleManager}, "amy": {Role: RoleRep, Rep: amy}, "bob": {Role: RoleRep, Rep: bob},
@@ -160,13 +154,20 @@ func (r response) errorMessage() string {
 	return v.Error.Message
 }
 
+// expand replaces {Alpha}, {Bravo}, ... in s by the customer ids they
+// name, and the other {Name} placeholders of f.ids by theirs.
+func (f *fixture) expand(s string) string {
+	for name, id := range f.ids {
+		s = strings.ReplaceAll(s, "{"+name+"}", fmt.Sprint(id))
+	}
+	return s
+}
+
 // do sends a request as who ("" for no token); path may use {Alpha},
 // {Bravo}, ... for customer ids.
 func (f *fixture) do(who, method, path, body string, header ...string) response {
 	f.t.Helper()
-	for name, id := range f.ids {
-		path = strings.ReplaceAll(path, "{"+name+"}", fmt.Sprint(id))
-	}
+	path = f.expand(path)
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)

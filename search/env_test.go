@@ -148,17 +148,11 @@ func cmpOrSlice(s, def []addr) []addr {
 // consumed.
 func (e *env) drain(ix *Index) int {
 	e.t.Helper()
-	total := 0
-	for {
-		n, err := ix.DrainOnce(e.ctx)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if n == 0 {
-			return total
-		}
-		total += n
+	n, err := ix.Drain(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	return n
 }
 
 func (e *env) backlog() int64 {

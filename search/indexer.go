@@ -25,6 +25,19 @@ import (
 // one batch at a time per index anyway. ("mailtrl" in ASCII.)
 const drainLock int64 = 0x6d61696c74726c
 
+// Drain runs DrainOnce until the outbox is empty and returns the rows it
+// consumed: the whole outbox indexed now (sync --once, reindex, tests).
+func (ix *Index) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := ix.DrainOnce(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
 // DrainOnce moves at most one batch of the oldest search_outbox rows into
 // Meilisearch and returns how many rows it consumed. It returns 0 with no
 // error when the outbox is empty or another daemon is draining.

@@ -138,15 +138,3 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	return err
 }
-
-// drainAll indexes the whole search outbox now (sync --once, reindex).
-func drainAll(ctx context.Context, ix *search.Index) (int, error) {
-	total := 0
-	for {
-		n, err := ix.DrainOnce(ctx)
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-	}
-}

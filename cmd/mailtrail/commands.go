@@ -50,7 +50,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	prog.finish()
 	// Index what this pass captured, so a search right after finds it;
 	// a Meilisearch outage loses nothing: the outbox keeps it for later.
-	if _, err := drainAll(ctx, a.index); err != nil {
+	if _, err := a.index.Drain(ctx); err != nil {
 		e.log.Warn("search index not updated; the outbox keeps the events", "err", err)
 	}
 	return syncErr
@@ -111,7 +111,7 @@ func cmdReindex(ctx context.Context, e *env, args []string) error {
 	if err := a.index.Rebuild(ctx); err != nil {
 		return err
 	}
-	n, err := drainAll(ctx, a.index)
+	n, err := a.index.Drain(ctx)
 	e.log.Info("reindexed", "events", n)
 	return err
 }

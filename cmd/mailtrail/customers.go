@@ -65,7 +65,7 @@ func (a *app) maintain(ctx context.Context, pipe *ingest.Pipeline, w io.Writer) 
 			fmt.Fprintf(w, "removed %d customers created from mail that no mail belongs to any more\n", m.Rematch.CustomersDropped)
 		}
 	}
-	if _, err := drainAll(ctx, a.index); err != nil {
+	if _, err := a.index.Drain(ctx); err != nil {
 		a.log.Warn("search index not updated; the outbox keeps the events", "err", err)
 	}
 	return nil

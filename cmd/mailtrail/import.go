@@ -35,7 +35,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := drainAll(ctx, a.index); err != nil {
+	if _, err := a.index.Drain(ctx); err != nil {
 		e.log.Warn("search index not updated; the outbox keeps the events", "err", err)
 	}
 	for _, err := range sum.Errors {

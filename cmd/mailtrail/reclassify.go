@@ -38,7 +38,7 @@ func cmdReclassify(ctx context.Context, e *env, args []string) error {
 	}
 	e.log.Info("reclassified", "messages", rep.Messages, "events", rep.Events, "kind_changed", rep.KindChanged,
 		"manual_kept", rep.ManualKept, "threaded", rep.Threaded, "took", time.Since(start).Round(time.Millisecond))
-	if _, err := drainAll(ctx, a.index); err != nil {
+	if _, err := a.index.Drain(ctx); err != nil {
 		e.log.Warn("search index not updated; the outbox keeps the events", "err", err)
 	}
 	enc := json.NewEncoder(os.Stdout)
