@@ -75,20 +75,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	walk(doc, "#")
 	for path, item := range doc["paths"].(map[string]any) {
 		for method, op := range item.(map[string]any) {
-			declared := map[string]bool{}
-			params, _ := op.(map[string]any)["parameters"].([]any)
-			for _, p := range params {
-				pm := p.(map[string]any)
-				if ref, ok := pm["$ref"].(string); ok {
-					pm = resolve(doc, ref)
-				}
-				if pm["in"] == "path" {
-					declared[pm["name"].(string)] = true
-				}
-			}
+			declared := parameters(doc, item.(map[string]any), op.(map[string]any), "path")
 			for _, seg := range strings.Split(path, "/") {
 				if name, ok := strings.CutPrefix(seg, "{"); ok {
-					if name = strings.TrimSuffix(name, "}"); !declared[name] {
+					if name = strings.TrimSuffix(name, "}"); declared[name] == nil {
 						t.Errorf("%s %s: path parameter %q not declared", method, path, name)
 					}
 				}
@@ -279,21 +269,12 @@ func checkRequest(t *testing.T, doc map[string]any, route, path, body string) {
 		t.Errorf("%s is not described", route)
 		return
 	}
-	params := map[string]map[string]any{}
-	for _, p := range append(asList(item["parameters"]), asList(op["parameters"])...) {
-		pm := p.(map[string]any)
-		if ref, ok := pm["$ref"].(string); ok {
-			pm = resolve(doc, ref)
-		}
-		if pm["in"] == "query" {
-			schema, _ := pm["schema"].(map[string]any)
-			params[pm["name"].(string)] = schema
-		}
-	}
+	params := parameters(doc, item, op, "query")
 	if _, query, ok := strings.Cut(path, "?"); ok {
 		for _, kv := range strings.Split(query, "&") {
 			name, value, _ := strings.Cut(kv, "=")
-			schema, declared := params[name]
+			pm, declared := params[name]
+			schema, _ := pm["schema"].(map[string]any)
 			if !declared {
 				t.Errorf("%s: query parameter %q is not declared for %s", path, name, route)
 				continue
@@ -329,6 +310,20 @@ func checkRequest(t *testing.T, doc map[string]any, route, path, body string) {
 	for _, e := range validate(doc, media["schema"].(map[string]any), v, "$") {
 		t.Errorf("%s: request body does not match api/openapi.json: %s", route, e)
 	}
+}
+
+// parameters returns, by name, the parameters of an operation that are
+// in ("query", "path"): those of its path item and its own, $refs
+// resolved.
+func parameters(doc, item, op map[string]any, in string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, p := range append(asList(item["parameters"]), asList(op["parameters"])...) {
+		pm := resolveSchema(doc, p.(map[string]any))
+		if pm["in"] == in {
+			out[pm["name"].(string)] = pm
+		}
+	}
+	return out
 }
 
 func asList(v any) []any {

@@ -69,14 +69,11 @@ func TestEveryListPages(t *testing.T) {
 		}
 	}
 	for _, route := range routes {
-		method, path, _ := strings.Cut(route, " ")
+		method, _, _ := strings.Cut(route, " ")
 		if method != "GET" {
 			continue
 		}
-		schema := responseSchema(t, doc, route, 200)
-		if ref, ok := schema["$ref"].(string); ok {
-			schema = resolve(doc, ref)
-		}
+		schema := resolveSchema(doc, responseSchema(t, doc, route, 200))
 		props, _ := schema["properties"].(map[string]any)
 		var arrays []string
 		for name, p := range props {
@@ -98,15 +95,8 @@ func TestEveryListPages(t *testing.T) {
 		if req, _ := schema["required"].([]any); !slices.Contains(req, any("next_cursor")) || !slices.Contains(arrays, w.list) {
 			t.Errorf("%s: the 200 answer must require next_cursor beside the array %q", route, w.list)
 		}
-		params := map[string]map[string]any{}
-		op := doc["paths"].(map[string]any)[path].(map[string]any)["get"].(map[string]any)
-		for _, p := range op["parameters"].([]any) {
-			pm := p.(map[string]any)
-			if ref, ok := pm["$ref"].(string); ok {
-				pm = resolve(doc, ref)
-			}
-			params[pm["name"].(string)] = pm
-		}
+		item, op := operation(doc, route)
+		params := parameters(doc, item, op, "query")
 		if params["limit"] == nil || params["cursor"] == nil {
 			t.Errorf("%s: limit and cursor must be described", route)
 		}
